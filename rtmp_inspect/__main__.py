@@ -1,0 +1,3 @@
+from rtmp_inspect.cli import main
+
+raise SystemExit(main())
