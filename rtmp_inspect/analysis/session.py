@@ -1,0 +1,244 @@
+"""One RTMP session (a TCP flow found to carry RTMP): two direction decoders, the handshake,
+the command state, and the records handed to the outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..capture.segment import format_endpoint
+from ..rtmp.chunks import ChunkDecoder
+from ..rtmp.events import (
+    ChunkSizeChanged,
+    Encrypted,
+    HandshakeEcho,
+    HandshakeRandom,
+    HandshakeVersion,
+    Message,
+    Resynchronised,
+    Violation,
+)
+from ..rtmp.handshake import check_handshake
+from ..rtmp.messages import AmfPayload, decode_body
+from .commands import SessionState
+from .records import MessageRecord, WarningRecord
+from .summary import summarize
+
+C2S, S2C = "c2s", "s2c"
+
+
+class HandshakeState:
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+        self.randoms: dict[str, bytes] = {}
+        self.echoes: dict[str, bytes] = {}
+        self.times: dict[str, int] = {}
+        self.frames: dict[str, int] = {}
+        self.encrypted = False
+        self.in_view = True
+
+    @property
+    def complete(self) -> bool:
+        return len(self.echoes) == 2
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "complete": self.complete,
+            "version": self.versions.get(C2S, self.versions.get(S2C)),
+            "in_capture": self.in_view,
+            "encrypted": self.encrypted,
+        }
+        if self.versions:
+            out["client_version"] = self.versions.get(C2S)
+            out["server_version"] = self.versions.get(S2C)
+        if C2S in self.randoms or S2C in self.randoms:
+            check = check_handshake(
+                self.randoms.get(C2S), self.randoms.get(S2C), self.echoes.get(C2S), self.echoes.get(S2C)
+            )
+            out["scheme"] = check.scheme
+            out["client_digest_valid"] = check.client_digest_valid
+            out["server_digest_valid"] = check.server_digest_valid
+            out["c2_echoes_s1"] = check.c2_echoes_s1
+            out["s2_echoes_c1"] = check.s2_echoes_c1
+            out["client_time"] = self.times.get(C2S)
+            out["server_time"] = self.times.get(S2C)
+        return out
+
+
+class FlowSession:
+    """Decodes both directions of one flow and turns decoder events into records."""
+
+    def __init__(
+        self,
+        flow_id: int,
+        tcp_flow: Any,
+        client: int,
+        capture_start: float,
+        handshake: bool,
+    ) -> None:
+        self.id = flow_id
+        self.tcp_flow = tcp_flow
+        self.client_index = client
+        self.capture_start = capture_start
+        endpoints = tcp_flow.endpoints
+        self.client = format_endpoint(*endpoints[client])
+        self.server = format_endpoint(*endpoints[1 - client])
+        self.server_port = endpoints[1 - client][1]
+        self.decoders = {C2S: ChunkDecoder(handshake), S2C: ChunkDecoder(handshake)}
+        self.handshake = HandshakeState()
+        self.handshake.in_view = handshake
+        self.state = SessionState()
+        self.message_count = 0
+        self.warnings: list[WarningRecord] = []
+        self.first_frame: int | None = None
+        self.last_frame: int | None = None
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self.bytes = {C2S: 0, S2C: 0}
+        self.media_messages = {C2S: 0, S2C: 0}
+        self.chunk_sizes: dict[str, int] = {}
+        self.ended: str | None = None
+        if not handshake:
+            self.warn("handshake.missing", "info", None,
+                      "the handshake is not in the capture: decoding from the middle of the session, "
+                      "chunk size and header state inferred", None)
+
+    def direction(self, tcp_direction: int) -> str:
+        return C2S if tcp_direction == self.client_index else S2C
+
+    def _touch(self, frame: int, time: float) -> None:
+        if self.first_frame is None:
+            self.first_frame = frame
+            self.first_time = time
+        self.last_frame = frame
+        self.last_time = time
+
+    def warn(self, code: str, severity: str, frame: int | None, message: str, dir: str | None,
+             time: float | None = None) -> WarningRecord:
+        record = WarningRecord(self.id, code, severity, frame, message, dir, time)
+        self.warnings.append(record)
+        return record
+
+    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
+        dir = self.direction(tcp_direction)
+        self._touch(frame, time)
+        self.bytes[dir] += len(data)
+        return self._handle(dir, self.decoders[dir].receive_data(data), frame, time)
+
+    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
+        dir = self.direction(tcp_direction)
+        self._touch(frame, time)
+        return self._handle(dir, self.decoders[dir].receive_gap(size), frame, time)
+
+    def finish(self, reason: str, frame: int | None, time: float | None) -> list:
+        self.ended = reason
+        out: list = []
+        for dir, decoder in self.decoders.items():
+            out += self._handle(dir, decoder.finish(), frame or self.last_frame or 0, time or self.last_time or 0)
+        return out
+
+    def _handle(self, dir: str, events: list, frame: int, time: float) -> list:
+        out: list = []
+        rel_time = round(time - self.capture_start, 6)
+        for event in events:
+            kind = type(event)
+            if kind is Message:
+                out.append(self._message(dir, event, frame, rel_time))
+            elif kind is Violation:
+                out.append(self.warn(event.code, event.severity, frame, event.reason, dir, rel_time))
+            elif kind is ChunkSizeChanged:
+                self.chunk_sizes[dir] = event.size
+            elif kind is HandshakeVersion:
+                self.handshake.versions[dir] = event.version
+                self.handshake.frames.setdefault(dir, frame)
+            elif kind is HandshakeRandom:
+                self.handshake.randoms[dir] = event.data
+                self.handshake.times[dir] = event.time
+            elif kind is HandshakeEcho:
+                self.handshake.echoes[dir] = event.data
+            elif kind is Encrypted:
+                self.handshake.encrypted = True
+                out.append(self.warn("handshake.encrypted", "info", frame,
+                                     f"RTMPE (handshake version {event.version}): the rest of this direction "
+                                     "is encrypted and not decoded", dir, rel_time))
+            elif kind is Resynchronised:
+                size_note = " (inferred)" if event.chunk_size_inferred else ""
+                out.append(self.warn("chunk.resynchronised", "info", frame,
+                                     f"found chunk boundaries at stream offset {event.offset} after skipping "
+                                     f"{event.skipped} bytes; chunk size {event.chunk_size}{size_note}",
+                                     dir, rel_time))
+        return out
+
+    def _message(self, dir: str, message: Message, frame: int, time: float) -> MessageRecord:
+        payload = decode_body(message.type_id, message.body, message.timestamp)
+        index = self.message_count
+        self.message_count += 1
+        if message.type_id in (8, 9):
+            self.media_messages[dir] += 1
+        elif isinstance(payload, AmfPayload) and payload.is_command:
+            self.state.on_command(payload, dir, message.stream_id, frame, time, index)
+        return MessageRecord(
+            self.id,
+            index,
+            dir,
+            frame,
+            time,
+            message.csid,
+            message.stream_id,
+            message.timestamp,
+            message.type_id,
+            len(message.body),
+            payload,
+            summarize(message.type_id, payload),
+            message.offset,
+            message.end_offset,
+            message.chunks,
+            message.first_fmt,
+            message.inferred,
+            message.body,
+        )
+
+    # -- what the outputs show about the whole flow --------------------------------------------
+
+    def outcome(self) -> str:
+        """A short description of how the session went, for headers and tables."""
+        state = self.state
+        parts = []
+        if self.handshake.encrypted:
+            return "RTMPE (encrypted)"
+        if state.app is not None:
+            parts.append(f"app={state.app}")
+        for stream in state.streams.values():
+            if stream.role:
+                parts.append(f"{stream.role} {stream.name}")
+        errors = [s for s in state.statuses if s.level == "error"]
+        if errors:
+            parts.append(f"failed: {errors[0].code}")
+        elif state.errors:
+            parts.append(f"failed: {state.errors[0].name} answered _error")
+        elif state.connect is not None and state.connect_result is None:
+            parts.append("connect unanswered")
+        return ", ".join(parts) if parts else "no commands seen"
+
+    def to_json_header(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "client": self.client,
+            "server": self.server,
+            "handshake": self.handshake.to_json(),
+        }
+
+    def to_json_summary(self) -> dict[str, Any]:
+        return {
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "start": None if self.first_time is None else round(self.first_time - self.capture_start, 6),
+            "end": None if self.last_time is None else round(self.last_time - self.capture_start, 6),
+            "bytes": dict(self.bytes),
+            "message_count": self.message_count,
+            "chunk_size": {d: self.decoders[d].chunk_size for d in (C2S, S2C)},
+            "ended": self.ended,
+            "outcome": self.outcome(),
+            "session": self.state.to_json(),
+            "streams": [s.to_json() for s in sorted(self.state.streams.values(), key=lambda s: s.stream_id)],
+        }

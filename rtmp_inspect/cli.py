@@ -1,0 +1,166 @@
+"""Command line: parses arguments, opens files, and picks the output. The only module that does I/O by name."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from typing import IO, Any
+
+from . import __version__
+from .analysis.pipeline import Analyzer
+from .capture.reader import CaptureError, open_capture
+from .export.json_export import JsonDocumentSink, JsonLinesSink
+from .export.text import TextSink
+from .textsafe import escape
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as the contract says
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rtmp-inspect",
+        description="Analyze RTMP sessions in pcap/pcapng captures: timeline, JSON, FLV extraction, checks.",
+    )
+    parser.add_argument("captures", nargs="*", metavar="CAPTURE", help="pcap or pcapng file (gzip ok); - for stdin")
+    parser.add_argument("--format", choices=("text", "json", "jsonl"), help="output format (default: the TUI on a "
+                        "terminal, text when piped)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE instead of stdout")
+    parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
+                        help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
+    parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
+                        help="never colour the text output")
+    parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
+    return parser
+
+
+def capture_json(path: str, reader: Any, analyzer: Analyzer) -> dict[str, Any]:
+    return {
+        "path": path,
+        "format": reader.format,
+        "packets": reader.packets,
+        "start": reader.start,
+        "tcp_flows": analyzer.tcp_flows,
+        "warnings": list(reader.warnings),
+    }
+
+
+def analyze(path: str, sink: Any, decode_as: list[int]) -> tuple[Any, Analyzer]:
+    """Run one capture through the pipeline into `sink`. Raises CaptureError for unusable input."""
+    reader = open_capture(path)
+    try:
+        analyzer: Analyzer | None = None
+        for segment in reader.segments():
+            if analyzer is None:
+                analyzer = Analyzer(sink, reader.start or segment.time, decode_as)
+                if hasattr(sink, "capture"):
+                    sink.capture(_capture_head(path, reader))
+            analyzer.add(segment)
+        if analyzer is None:
+            analyzer = Analyzer(sink, reader.start or 0.0, decode_as)
+            if hasattr(sink, "capture"):
+                sink.capture(_capture_head(path, reader))
+        analyzer.finish()
+    finally:
+        reader.close()
+    return reader, analyzer
+
+
+def _capture_head(path: str, reader: Any) -> dict[str, Any]:
+    return {"path": path, "format": reader.format, "start": reader.start}
+
+
+def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    fmt = args.format or "text"
+    status = EXIT_OK
+    for path in args.captures:
+        if fmt == "json":
+            sink: Any = JsonDocumentSink()
+        elif fmt == "jsonl":
+            sink = JsonLinesSink(out)
+        else:
+            colour = args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR"))
+            sink = TextSink(bool(colour))
+        reader, analyzer = analyze(path, sink, args.decode_as)
+        capture = capture_json(path, reader, analyzer)
+        sessions = analyzer.sessions
+        if fmt == "jsonl":
+            for warning in reader.warnings:
+                out.write(_jsonl_capture_warning(warning))
+            sink.end(capture, sessions)
+        else:
+            sink.write(out, capture, sessions)
+        for warning in reader.warnings:
+            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+        if not sessions:
+            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
+                      f"{analyzer.tcp_flows} TCP flows)\n")
+    return status
+
+
+def _jsonl_capture_warning(warning: str) -> str:
+    from .export.message_json import dumps
+
+    return dumps({"kind": "warning", "flow": None, "code": "capture.damaged", "severity": "warning",
+                  "frame": None, "message": warning}) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.captures:
+            raise UsageError("no capture given (try --help)")
+        for port in args.decode_as:
+            if not 0 < port < 65536:
+                raise UsageError(f"--decode-as {port}: not a TCP port")
+    except UsageError as exc:
+        sys.stderr.write(f"rtmp-inspect: {exc}\n")
+        return EXIT_BAD_INPUT
+    out: IO[str]
+    opened = None
+    try:
+        if args.output:
+            opened = out = open(args.output, "w", encoding="utf-8", newline="\n")
+        else:
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False) \
+                if hasattr(sys.stdout, "buffer") else sys.stdout
+        try:
+            return run(args, out, sys.stderr)
+        finally:
+            try:
+                out.flush()
+            except BrokenPipeError:
+                pass
+            if opened is not None:
+                opened.close()
+    except CaptureError as exc:
+        sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            # `rtmp-inspect x.pcap | head`: the reader went away; that is not an error.
+            _silence_stdout()
+            return EXIT_OK
+        sys.stderr.write(f"rtmp-inspect: {escape(exc.filename or '')}: {exc.strerror or exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass

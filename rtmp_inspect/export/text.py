@@ -1,0 +1,125 @@
+"""`--format text`: a header per flow, then one line per message and warning, like tshark's summary lines.
+
+The per-flow headers need the whole capture, so the timeline lines are spooled to a temporary file
+and written after the headers. Every string from the capture is escaped (textsafe.escape).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import IO, Any
+
+from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.session import FlowSession
+from ..rtmp.messages import type_name
+from ..textsafe import escape
+
+_COLOURS = {
+    "control": "\x1b[2m",
+    "command": "\x1b[1;36m",
+    "data": "\x1b[35m",
+    "audio": "\x1b[32m",
+    "video": "\x1b[34m",
+    "warning": "\x1b[33m",
+    "error": "\x1b[1;31m",
+    "header": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+_ARROWS = {"c2s": "C>S", "s2c": "S>C"}
+
+
+def kind_of(type_id: int) -> str:
+    if type_id in (20, 17):
+        return "command"
+    if type_id in (18, 15, 19, 16):
+        return "data"
+    if type_id == 8:
+        return "audio"
+    if type_id in (9, 22):
+        return "video"
+    return "control"
+
+
+def message_line(record: MessageRecord) -> str:
+    return (
+        f"{record.frame:>7} {record.time:>11.6f} #{record.flow:<3} {_ARROWS[record.dir]} "
+        f"cs{record.csid:<3} s{record.stream_id:<2} {record.timestamp:>10} {type_name(record.type_id):<16} "
+        f"{escape(record.summary)}"
+    )
+
+
+def warning_line(record: WarningRecord) -> str:
+    frame = "" if record.frame is None else record.frame
+    time = "" if record.time is None else f"{record.time:.6f}"
+    flow = "" if record.flow is None else f"#{record.flow}"
+    arrow = _ARROWS.get(record.dir or "", "   ")
+    return f"{frame:>7} {time:>11} {flow:<4} {arrow} {record.severity.upper()}: {record.code}: {escape(record.message)}"
+
+
+def flow_header(session: FlowSession) -> list[str]:
+    state = session.state
+    lines = [f"Flow #{session.id}: client {session.client} -> server {session.server}"]
+    hs = session.handshake
+    if hs.in_view:
+        version = hs.versions.get("c2s")
+        lines.append(f"  handshake: {'complete' if hs.complete else 'incomplete'}, version {version}"
+                     + (" (encrypted RTMPE)" if hs.encrypted else ""))
+    else:
+        lines.append("  handshake: not in the capture (decoded from the middle)")
+    if state.connect:
+        tc_url = state.connect.get("tcUrl")
+        lines.append(f"  app: {escape(str(state.app))}" + (f"  tcUrl: {escape(str(tc_url))}" if tc_url else ""))
+    for stream in sorted(state.streams.values(), key=lambda s: s.stream_id):
+        if stream.role:
+            lines.append(f"  stream {stream.stream_id}: {stream.role} {escape(str(stream.name))}")
+    lines.append(f"  outcome: {escape(session.outcome())}")
+    duration = (session.last_time or 0) - (session.first_time or 0)
+    lines.append(
+        f"  {session.message_count} messages, {session.bytes['c2s']} bytes C>S, {session.bytes['s2c']} bytes S>C, "
+        f"{duration:.3f} s, {len(session.warnings)} warnings"
+    )
+    return lines
+
+
+class TextSink:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+        self._spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.capture_warnings: list[WarningRecord] = []
+
+    def _paint(self, kind: str, line: str) -> str:
+        if not self.colour:
+            return line
+        return f"{_COLOURS[kind]}{line}{_RESET}"
+
+    def flow_started(self, session: FlowSession) -> None:
+        pass
+
+    def message(self, session: FlowSession, record: MessageRecord) -> None:
+        self._spool.write(self._paint(kind_of(record.type_id), message_line(record)) + "\n")
+
+    def warning(self, session: FlowSession | None, record: WarningRecord) -> None:
+        kind = "error" if record.severity == "error" else "warning"
+        self._spool.write(self._paint(kind, warning_line(record)) + "\n")
+
+    def flow_finished(self, session: FlowSession) -> None:
+        pass
+
+    def write(self, out: IO[str], capture: dict[str, Any], sessions: list[FlowSession]) -> None:
+        out.write(f"Capture {escape(capture['path'])}: {capture['format']}, {capture['packets']} packets, "
+                  f"{len(sessions)} RTMP flow(s)\n")
+        for warning in capture.get("warnings", []):
+            out.write(self._paint("warning", f"  WARNING: {escape(warning)}") + "\n")
+        for session in sessions:
+            for n, line in enumerate(flow_header(session)):
+                out.write((self._paint("header", line) if n == 0 else line) + "\n")
+        out.write("\n")
+        out.write(f"{'frame':>7} {'time':>11} {'flow':<4} dir {'csid':<5} {'msid':<3} {'timestamp':>10} "
+                  f"{'type':<16} summary\n")
+        self._spool.seek(0)
+        while True:
+            block = self._spool.read(1 << 16)
+            if not block:
+                break
+            out.write(block)
+        self._spool.close()

@@ -1,0 +1,497 @@
+"""Sans-IO decoder for one direction of an RTMP connection: handshake, then chunk stream.
+
+Bytes in (`receive_data`), events out (a list per call), in the style of h11. No I/O, no clocks.
+One decoder per direction, because Set Chunk Size and chunk-stream state are per direction.
+
+A chunk is decoded only once all of its bytes (header and payload) are buffered, so feeding a
+stream whole or one byte at a time gives the same events, and work stays linear in the input.
+"""
+
+from __future__ import annotations
+
+from .events import (
+    ChunkSizeChanged,
+    Encrypted,
+    Event,
+    HandshakeEcho,
+    HandshakeRandom,
+    HandshakeVersion,
+    Message,
+    Resynchronised,
+    Violation,
+)
+from .resync import find_chunk_boundary
+
+HANDSHAKE_SIZE = 1536
+DEFAULT_CHUNK_SIZE = 128
+MAX_CHUNK_SIZE = 0x7FFFFFFF
+ENCRYPTED_VERSIONS = frozenset((6, 8, 9))
+# Bytes held in incomplete messages per direction before they are dropped with a warning.
+MAX_PENDING_BYTES = 64 * 1024 * 1024
+# How much to buffer before trying to find chunk boundaries without a handshake.
+RESYNC_WINDOW = 64 * 1024
+# Keep the consumed prefix of the buffer until it is this large, then cut it off (amortised O(1)).
+COMPACT_THRESHOLD = 1 << 20
+
+_MESSAGE_HEADER_SIZE = (11, 7, 3, 0)
+
+# Phases
+_HS0, _HS1, _HS2, _CHUNKS, _RESYNC, _ENCRYPTED = range(6)
+
+
+class _ChunkStream:
+    """What the previous chunk headers on one chunk stream id left behind (RTMP spec 5.3.1.2)."""
+
+    __slots__ = (
+        "timestamp", "ts_field", "length", "type_id", "stream_id", "extended",
+        "body", "remaining", "msg_offset", "chunks", "first_fmt", "msg_extended", "inferred",
+    )
+
+    def __init__(self) -> None:
+        self.timestamp = 0  # absolute timestamp of the current (or last) message
+        self.ts_field = 0  # the last timestamp field: absolute after fmt 0, else the delta
+        self.length = -1  # -1: unknown (only after resynchronisation)
+        self.type_id = 0
+        self.stream_id = 0
+        self.extended = False  # the last header carried an extended timestamp
+        self.body: bytearray | None = None  # message in progress
+        self.remaining = 0
+        self.msg_offset = 0
+        self.chunks = 0
+        self.first_fmt = 0
+        self.msg_extended = False
+        self.inferred = False
+
+
+class ChunkDecoder:
+    """Decodes one direction.
+
+    `expect_handshake=False`: the capture began mid-session; the decoder first searches for chunk
+    boundaries (and infers the chunk size unless given). `at_chunk_boundary=True` with it: the bytes
+    start exactly at a chunk header with fresh chunk-stream state (for tests and tools that cut streams).
+    """
+
+    def __init__(self, expect_handshake: bool = True, chunk_size: int | None = None,
+                 at_chunk_boundary: bool = False) -> None:
+        self._buf = bytearray()
+        self._pos = 0  # read position in _buf
+        self._base = 0  # stream offset of _buf[0]
+        self._streams: dict[int, _ChunkStream] = {}
+        self._pending_bytes = 0
+        self.chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
+        self.chunk_size_inferred = False
+        self.version: int | None = None
+        # Whether this peer repeats the extended timestamp on fmt 3 continuation chunks; None until seen.
+        self.repeats_extended_timestamp: bool | None = None
+        self.messages = 0
+        # True once the decoder had to find its place: chunk streams may then continue messages it never saw begin.
+        self._unknown_streams_expected = not expect_handshake
+        if expect_handshake:
+            self._phase = _HS0
+        elif at_chunk_boundary:
+            self._phase = _CHUNKS
+            self._unknown_streams_expected = False
+        else:
+            self._phase = _RESYNC
+            self.chunk_size_inferred = chunk_size is None
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def offset(self) -> int:
+        """Stream offset of the next byte to decode."""
+        return self._base + self._pos
+
+    @property
+    def in_handshake(self) -> bool:
+        return self._phase in (_HS0, _HS1, _HS2)
+
+    @property
+    def encrypted(self) -> bool:
+        return self._phase == _ENCRYPTED
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        if self._phase == _ENCRYPTED:
+            return []
+        buf = self._buf
+        if self._pos >= COMPACT_THRESHOLD and self._pos * 2 >= len(buf):
+            del buf[: self._pos]
+            self._base += self._pos
+            self._pos = 0
+        buf += data
+        events: list[Event] = []
+        while True:
+            phase = self._phase
+            if phase == _CHUNKS:
+                if not self._next_chunk(events):
+                    break
+            elif phase == _RESYNC:
+                if not self._resync(events, final=False):
+                    break
+            elif phase == _ENCRYPTED:
+                break
+            elif not self._handshake_step(events):
+                break
+        return events
+
+    def receive_gap(self, size: int) -> list[Event]:
+        """`size` bytes of this direction are missing from the capture: drop what they cut and resynchronise."""
+        events: list[Event] = []
+        if self._phase == _ENCRYPTED:
+            return events
+        lost_at = self.offset
+        # Whatever is buffered but undecoded sits before the gap and can never complete.
+        self._drop_buffer()
+        self._base += size
+        dropped = self._drop_partial_messages()
+        events.append(
+            Violation(
+                "tcp.gap",
+                "warning",
+                lost_at,
+                f"{size} bytes missing from the capture"
+                + (f"; {dropped} incomplete message(s) dropped" if dropped else ""),
+            )
+        )
+        if self._phase in (_HS0, _HS1, _HS2):
+            # The handshake itself was cut: what follows is the chunk stream at an unknown position.
+            self._phase = _RESYNC
+        elif self._phase == _CHUNKS:
+            self._phase = _RESYNC
+        return events
+
+    def finish(self) -> list[Event]:
+        """End of the capture: try the buffered tail once more, then report what stays incomplete."""
+        events: list[Event] = []
+        if self._phase == _RESYNC:
+            self._resync(events, final=True)
+            while self._phase == _CHUNKS and self._next_chunk(events):
+                pass
+        left = len(self._buf) - self._pos
+        incomplete = sum(1 for s in self._streams.values() if s.body is not None)
+        if self._phase not in (_ENCRYPTED,) and (left or incomplete):
+            events.append(
+                Violation(
+                    "stream.truncated",
+                    "info",
+                    self.offset,
+                    f"capture ends inside a message: {left} undecoded bytes, {incomplete} incomplete message(s)",
+                )
+            )
+        return events
+
+    # -- handshake ---------------------------------------------------------------------------
+
+    def _handshake_step(self, events: list[Event]) -> bool:
+        buf, pos = self._buf, self._pos
+        if self._phase == _HS0:
+            if len(buf) - pos < 1:
+                return False
+            version = buf[pos]
+            self.version = version
+            events.append(HandshakeVersion(version, self._base + pos))
+            self._pos = pos + 1
+            self._phase = _HS1
+            return True
+        if len(buf) - pos < HANDSHAKE_SIZE:
+            return False
+        data = bytes(buf[pos : pos + HANDSHAKE_SIZE])
+        time = int.from_bytes(data[0:4], "big")
+        field = int.from_bytes(data[4:8], "big")
+        offset = self._base + pos
+        self._pos = pos + HANDSHAKE_SIZE
+        if self._phase == _HS1:
+            events.append(HandshakeRandom(time, field, data, offset))
+            self._phase = _HS2
+        else:
+            events.append(HandshakeEcho(time, field, data, offset))
+            if self.version in ENCRYPTED_VERSIONS:
+                events.append(Encrypted(self.version, self.offset))
+                self._phase = _ENCRYPTED
+                self._drop_buffer()
+            else:
+                if self.version != 3:
+                    events.append(
+                        Violation(
+                            "handshake.version",
+                            "warning",
+                            offset - HANDSHAKE_SIZE - 1,
+                            f"handshake version {self.version} is not 3; decoding as plain RTMP",
+                        )
+                    )
+                self._phase = _CHUNKS
+        return True
+
+    # -- chunk stream ------------------------------------------------------------------------
+
+    def _next_chunk(self, events: list[Event]) -> bool:
+        """Decode one whole chunk if it is buffered. False when more bytes are needed."""
+        buf = self._buf
+        pos = self._pos
+        avail = len(buf) - pos
+        if avail < 1:
+            return False
+        b0 = buf[pos]
+        fmt = b0 >> 6
+        csid = b0 & 0x3F
+        head = 1
+        if csid == 0:
+            if avail < 2:
+                return False
+            csid = 64 + buf[pos + 1]
+            head = 2
+        elif csid == 1:
+            if avail < 3:
+                return False
+            csid = 64 + buf[pos + 1] + (buf[pos + 2] << 8)
+            head = 3
+        need = head + _MESSAGE_HEADER_SIZE[fmt]
+        if avail < need:
+            return False
+        stream = self._streams.get(csid)
+        offset = self._base + pos
+        if stream is None:
+            if fmt >= 2:
+                if self._unknown_streams_expected:
+                    # Joined mid-message (after a gap or a mid-session start): the message began before
+                    # the bytes we have. Assume a full chunk, skip it, and pick the stream up at its next header.
+                    if avail < need + self.chunk_size:
+                        return False
+                    self._pos = pos + need + self.chunk_size
+                    events.append(Violation("chunk.skipped-unknown", "info", offset,
+                                            f"skipped a fmt {fmt} chunk on chunk stream {csid}: its message began "
+                                            "before the decodable bytes"))
+                    return True
+                # Without a fmt 0/1 header we know neither length nor type: the chunk cannot be delimited.
+                events.append(
+                    Violation(
+                        "chunk.unknown-stream",
+                        "error",
+                        offset,
+                        f"fmt {fmt} chunk on chunk stream {csid} that never had a full header; lost chunk boundaries",
+                    )
+                )
+                self._lose_sync()
+                return True
+            stream = self._streams[csid] = _ChunkStream()
+            if fmt == 1:
+                stream.inferred = True
+                if not self._unknown_streams_expected:
+                    events.append(
+                        Violation(
+                            "chunk.first-not-fmt0",
+                            "warning",
+                            offset,
+                            f"first chunk on chunk stream {csid} has fmt 1, not 0; "
+                            "message stream id and timestamp base unknown",
+                        )
+                    )
+        h = pos + head
+        extended = False
+        if fmt == 3:
+            new_message = stream.body is None
+            ts_field = stream.ts_field
+            if stream.extended:
+                # Peers differ on whether fmt 3 chunks repeat the extended timestamp: peek and compare.
+                if avail < need + 4:
+                    return False
+                if int.from_bytes(buf[pos + need : pos + need + 4], "big") == ts_field:
+                    need += 4
+                    extended = True
+                self._note_extended_convention(extended, offset, events)
+        else:
+            ts_field = (buf[h] << 16) | (buf[h + 1] << 8) | buf[h + 2]
+            if ts_field == 0xFFFFFF:
+                if avail < need + 4:
+                    return False
+                ts_field = int.from_bytes(buf[pos + need : pos + need + 4], "big")
+                need += 4
+                extended = True
+            if stream.body is not None:
+                lost = stream.length - stream.remaining
+                events.append(
+                    Violation(
+                        "chunk.header-mid-message",
+                        "error",
+                        offset,
+                        f"fmt {fmt} header on chunk stream {csid} while a message was incomplete "
+                        f"({lost} of {stream.length} bytes); the partial message is dropped",
+                    )
+                )
+                self._pending_bytes -= len(stream.body)
+                stream.body = None
+            new_message = True
+            if fmt <= 1:
+                length = (buf[h + 3] << 16) | (buf[h + 4] << 8) | buf[h + 5]
+                type_id = buf[h + 6]
+                if fmt == 0:
+                    stream.stream_id = int.from_bytes(buf[h + 7 : h + 11], "little")
+                    stream.inferred = False
+                stream.length = length
+                stream.type_id = type_id
+        if new_message:
+            length = stream.length
+            if length < 0:
+                events.append(
+                    Violation("chunk.unknown-length", "error", offset,
+                              f"fmt {fmt} chunk on chunk stream {csid} with no known message length")
+                )
+                self._lose_sync()
+                return True
+            payload = min(length, self.chunk_size)
+        else:
+            payload = min(stream.remaining, self.chunk_size)
+        if avail < need + payload:
+            return False
+        # The whole chunk is here: commit.
+        if new_message:
+            if fmt == 0:
+                stream.timestamp = ts_field
+            else:
+                stream.timestamp = (stream.timestamp + ts_field) & 0xFFFFFFFF
+            stream.ts_field = ts_field
+            stream.extended = extended
+            stream.body = bytearray()
+            stream.remaining = stream.length
+            stream.msg_offset = offset
+            stream.chunks = 0
+            stream.first_fmt = fmt
+            stream.msg_extended = extended
+        start = pos + need
+        end = start + payload
+        stream.body += buf[start:end]
+        stream.remaining -= payload
+        stream.chunks += 1
+        self._pos = end
+        if stream.remaining == 0:
+            self._pending_bytes -= len(stream.body) - payload
+            self._complete(csid, stream, events)
+        else:
+            self._pending_bytes += payload
+            if self._pending_bytes > MAX_PENDING_BYTES:
+                dropped = self._drop_partial_messages()
+                events.append(
+                    Violation(
+                        "limit.pending-bytes",
+                        "error",
+                        offset,
+                        f"more than {MAX_PENDING_BYTES} bytes in incomplete messages; dropped {dropped}",
+                    )
+                )
+        return True
+
+    def _complete(self, csid: int, stream: _ChunkStream, events: list[Event]) -> None:
+        body = bytes(stream.body)
+        stream.body = None
+        end = self._base + self._pos
+        message = Message(
+            csid,
+            stream.stream_id,
+            stream.timestamp,
+            stream.type_id,
+            body,
+            stream.msg_offset,
+            end,
+            stream.chunks,
+            stream.first_fmt,
+            stream.msg_extended,
+            stream.inferred,
+        )
+        self.messages += 1
+        events.append(message)
+        type_id = stream.type_id
+        if type_id == 1:
+            self._set_chunk_size(body, stream.msg_offset, events)
+        elif type_id == 2 and len(body) >= 4:
+            self._abort(int.from_bytes(body[:4], "big"), stream.msg_offset, events)
+
+    def _set_chunk_size(self, body: bytes, offset: int, events: list[Event]) -> None:
+        if len(body) < 4:
+            events.append(Violation("control.short", "error", offset, "Set Chunk Size with fewer than 4 bytes"))
+            return
+        raw = int.from_bytes(body[:4], "big")
+        size = raw & 0x7FFFFFFF
+        if raw & 0x80000000:
+            events.append(
+                Violation("control.chunk-size-top-bit", "error", offset,
+                          f"Set Chunk Size {raw:#010x} has the top bit set; using {size}")
+            )
+        if size == 0:
+            events.append(Violation("control.chunk-size-zero", "error", offset,
+                                    "Set Chunk Size 0 is invalid; chunk size unchanged"))
+            return
+        self.chunk_size = size
+        self.chunk_size_inferred = False
+        events.append(ChunkSizeChanged(size, offset))
+
+    def _abort(self, csid: int, offset: int, events: list[Event]) -> None:
+        stream = self._streams.get(csid)
+        if stream is not None and stream.body is not None:
+            self._pending_bytes -= len(stream.body)
+            dropped = len(stream.body)
+            stream.body = None
+            stream.remaining = 0
+            events.append(Violation("control.abort", "info", offset,
+                                    f"Abort: dropped {dropped} bytes of a message on chunk stream {csid}"))
+        else:
+            events.append(Violation("control.abort-idle", "warning", offset,
+                                    f"Abort for chunk stream {csid}, which had no message in progress"))
+
+    def _note_extended_convention(self, repeated: bool, offset: int, events: list[Event]) -> None:
+        known = self.repeats_extended_timestamp
+        if known is None:
+            self.repeats_extended_timestamp = repeated
+        elif known != repeated:
+            self.repeats_extended_timestamp = repeated
+            events.append(
+                Violation("chunk.extended-timestamp-inconsistent", "warning", offset,
+                          "this peer both repeats and omits the extended timestamp on fmt 3 chunks")
+            )
+
+    # -- losing and finding sync -------------------------------------------------------------
+
+    def _drop_buffer(self) -> None:
+        self._base += len(self._buf)
+        self._buf = bytearray()
+        self._pos = 0
+
+    def _drop_partial_messages(self) -> int:
+        dropped = 0
+        for stream in self._streams.values():
+            if stream.body is not None:
+                stream.body = None
+                stream.remaining = 0
+                dropped += 1
+        self._pending_bytes = 0
+        return dropped
+
+    def _lose_sync(self) -> None:
+        self._drop_partial_messages()
+        self._pos += 1  # search from the next byte on
+        self._phase = _RESYNC
+
+    def _resync(self, events: list[Event], final: bool) -> bool:
+        """Look for chunk boundaries in the buffered bytes. True when the chunk stream was found again."""
+        avail = len(self._buf) - self._pos
+        if not final and avail < RESYNC_WINDOW:
+            return False
+        found = find_chunk_boundary(
+            self._buf, self._pos, None if self.chunk_size_inferred else self.chunk_size, final
+        )
+        if found is None:
+            if final:
+                return False
+            # Nothing plausible in this window: skip most of it and keep looking.
+            skip = avail - 16
+            self._pos += skip
+            return False
+        start, chunk_size, inferred = found
+        skipped = start - self._pos
+        self._pos = start
+        self._streams.clear()
+        self._unknown_streams_expected = True
+        self.chunk_size = chunk_size
+        self.chunk_size_inferred = inferred
+        self._phase = _CHUNKS
+        events.append(Resynchronised(self._base + start, skipped, chunk_size, inferred))
+        return True
