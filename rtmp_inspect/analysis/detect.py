@@ -61,6 +61,8 @@ class FlowDetector:
                 return Verdict(True, client)
         port_side = self._server_by_port()
         if port_side is not None:
+            if not self.held_bytes():
+                return Verdict(False) if final else None  # no payload at all: nothing to decode
             # The handshake is not (all) in view: decide once we have seen enough or the flow ends.
             if final or self.held_bytes() >= MAX_HELD or self._cannot_be_handshake():
                 return Verdict(True, 1 - port_side, handshake=False)
