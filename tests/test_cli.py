@@ -1,0 +1,123 @@
+"""The command line contract: outputs, determinism, exit statuses, one-line errors, escaping."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "samples" / "public"
+SHARED = ROOT.parent / "shared" / "captures"
+
+
+def public(name: str) -> Path:
+    path = PUBLIC / name
+    if not path.exists():
+        path = SHARED / name
+    if not path.exists():
+        pytest.fail(f"sample {name} is missing from samples/public")
+    return path
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rtmp_inspect", *args], capture_output=True, input=stdin,
+                          timeout=120)
+
+
+def test_json_document_has_the_contract_shape():
+    result = run(str(public("wireshark_rtmp_sample.cap")), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["tool"] == "rtmp-inspect" and doc["schema_version"] == 1
+    assert doc["capture"]["format"] == "pcap" and doc["capture"]["packets"] == 26
+    [flow] = doc["flows"]
+    assert flow["id"] == 0
+    assert flow["client"] == "192.168.43.1:1177" and flow["server"] == "192.168.43.128:1935"
+    assert flow["handshake"]["complete"] is True and flow["handshake"]["version"] == 3
+    commands = [m["command"] for m in flow["messages"] if m["type"] == "command_amf0"]
+    assert commands == ["connect", "_result", "createStream", "_result", "play", "onStatus"]
+    connect = flow["messages"][0]
+    assert connect["frame"] == 14 and connect["dir"] == "c2s" and connect["transaction_id"] == 1
+    assert connect["args"][0]["app"] == "StreamPlayer/"
+    assert [m["index"] for m in flow["messages"]] == list(range(len(flow["messages"])))
+    status = [m for m in flow["messages"] if m.get("command") == "onStatus"][0]
+    assert status["args"][1]["code"] == "NetStream.Play.Failed"
+
+
+def test_output_is_byte_identical_across_runs():
+    path = str(public("ndpi_rtmp_gtp_vlan.pcapng"))
+    for fmt in ("json", "jsonl", "text"):
+        first, second = run(path, "--format", fmt), run(path, "--format", fmt)
+        assert first.returncode == 0 and first.stdout == second.stdout
+
+
+def test_gtp_tunnelled_session_on_port_6002_is_found_without_decode_as():
+    doc = json.loads(run(str(public("ndpi_rtmp_gtp_vlan.pcapng")), "--format", "json").stdout)
+    servers = [f["server"] for f in doc["flows"]]
+    assert "193.118.47.46:6002" in servers and len(servers) == 3
+    flow = doc["flows"][servers.index("193.118.47.46:6002")]
+    sizes = [m["value"] for m in flow["messages"] if m["type"] == "set_chunk_size"]
+    assert 60000 in sizes
+
+
+def test_jsonl_lines_carry_kind_and_flow():
+    result = run(str(public("twinx_short_publish.pcap")), "--format", "jsonl")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["kind"] == "capture"
+    kinds = {line["kind"] for line in lines}
+    assert {"capture", "flow", "message", "flow_end", "end"} <= kinds
+    messages = [line for line in lines if line["kind"] == "message"]
+    assert all(m["flow"] == 0 for m in messages)
+    doc = json.loads(run(str(public("twinx_short_publish.pcap")), "--format", "json").stdout)
+    assert [{k: v for k, v in m.items() if k not in ("kind", "flow")} for m in messages] == doc["flows"][0]["messages"]
+
+
+def test_gzip_and_stdin_read_the_same(tmp_path):
+    raw = public("wireshark_rtmp_sample.cap").read_bytes()
+    packed = tmp_path / "x.cap.gz"
+    packed.write_bytes(gzip.compress(raw))
+    plain = json.loads(run(str(public("wireshark_rtmp_sample.cap")), "--format", "json").stdout)
+    zipped = json.loads(run(str(packed), "--format", "json").stdout)
+    piped = json.loads(run("-", "--format", "json", stdin=raw).stdout)
+    assert plain["flows"] == zipped["flows"] == piped["flows"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"hello, this is a text file\n" * 10, b"\xd4\xc3\xb2\xa1"],
+    ids=["empty", "text", "short-header"],
+)
+def test_unusable_input_is_one_line_and_exit_2(tmp_path, content):
+    path = tmp_path / "bad.pcap"
+    path.write_bytes(content)
+    result = run(str(path))
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+
+
+def test_missing_file_and_bad_arguments_exit_2():
+    for args in (["/nonexistent/x.pcap"], ["--format", "xml", "x.pcap"], [], ["x.pcap", "--decode-as", "0"]):
+        result = run(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+
+
+def test_capture_without_rtmp_exits_0_and_says_so(tmp_path):
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    path = tmp_path / "empty.pcap"
+    path.write_bytes(header)
+    result = run(str(path), "--format", "json")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["flows"] == []
+    assert b"no RTMP" in result.stderr
+
+
+def test_version_and_help():
+    assert run("--version").stdout.startswith(b"rtmp-inspect ")
+    assert run("--help").returncode == 0
