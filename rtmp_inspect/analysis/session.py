@@ -98,6 +98,10 @@ class FlowSession:
         self.media_messages = {C2S: 0, S2C: 0}
         self.chunk_sizes: dict[str, int] = {}
         self.ended: str | None = None
+        # Analyses that watch every message (expert checks, media statistics): see analysis/observers.py.
+        from .observers import make_observers
+
+        self.observers = make_observers(self)
         if not handshake:
             self.warn("handshake.missing", "info", None,
                       "the handshake is not in the capture: decoding from the middle of the session, "
@@ -135,6 +139,10 @@ class FlowSession:
         out: list = []
         for dir, decoder in self.decoders.items():
             out += self._handle(dir, decoder.finish(), frame or self.last_frame or 0, time or self.last_time or 0)
+        for observer in self.observers:
+            for warning in observer.finish():
+                self.warnings.append(warning)
+                out.append(warning)
         return out
 
     def _handle(self, dir: str, events: list, frame: int, time: float) -> list:
@@ -143,7 +151,12 @@ class FlowSession:
         for event in events:
             kind = type(event)
             if kind is Message:
-                out.append(self._message(dir, event, frame, rel_time))
+                record = self._message(dir, event, frame, rel_time)
+                out.append(record)
+                for observer in self.observers:
+                    for warning in observer.observe(record):
+                        self.warnings.append(warning)
+                        out.append(warning)
             elif kind is Violation:
                 out.append(self.warn(event.code, event.severity, frame, event.reason, dir, rel_time))
             elif kind is ChunkSizeChanged:
@@ -241,4 +254,5 @@ class FlowSession:
             "outcome": self.outcome(),
             "session": self.state.to_json(),
             "streams": [s.to_json() for s in sorted(self.state.streams.values(), key=lambda s: s.stream_id)],
+            **{key: value for observer in self.observers for key, value in observer.to_json().items()},
         }
