@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import sys
 from typing import IO, Any
@@ -12,6 +13,7 @@ from . import __version__
 from .analysis.pipeline import Analyzer
 from .capture.reader import CaptureError, open_capture
 from .export.json_export import JsonDocumentSink, JsonLinesSink
+from .export.stable import stabilize
 from .export.text import TextSink
 from .textsafe import escape
 
@@ -36,8 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=("text", "json", "jsonl"), help="output format (default: the TUI on a "
                         "terminal, text when piped)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE instead of stdout")
+    parser.add_argument("--extract-flv", metavar="DIR", help="write one FLV file per media stream into DIR and "
+                        "print their paths, one per line")
     parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
                         help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
+    parser.add_argument("--stable", action="store_true",
+                        help="JSON without what changes between two captures of one scenario (times, frames, "
+                        "client ports, handshake randoms), each direction's messages listed apart")
+    parser.add_argument("--hide-addresses", action="store_true", help="with --stable: hide addresses too")
     parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
                         help="never colour the text output")
     parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
@@ -81,6 +89,8 @@ def _capture_head(path: str, reader: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.extract_flv is not None:
+        return run_extract_flv(args, out, err)
     fmt = args.format or "text"
     status = EXIT_OK
     for path in args.captures:
@@ -98,6 +108,11 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             for warning in reader.warnings:
                 out.write(_jsonl_capture_warning(warning))
             sink.end(capture, sessions)
+        elif args.stable:
+            buffer = io.StringIO()
+            sink.write(buffer, capture, sessions)
+            stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
+            out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
         else:
             sink.write(out, capture, sessions)
         for warning in reader.warnings:
@@ -108,6 +123,27 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return status
 
 
+def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """--extract-flv DIR: the FLV files only (no timeline); their paths on `out`, one per line."""
+    from .export.flv import FlvExtractSink
+
+    used_names: set[str] = set()  # file names stay unique across captures
+    for path in args.captures:
+        sink = FlvExtractSink(args.extract_flv, used_names)
+        try:
+            reader, analyzer = analyze(path, sink, args.decode_as)
+        finally:
+            written = sink.close()
+        for written_path in written:
+            out.write(escape(written_path) + "\n")
+        for warning in reader.warnings:
+            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+        if not analyzer.sessions:
+            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
+                      f"{analyzer.tcp_flows} TCP flows)\n")
+    return EXIT_OK
+
+
 def _jsonl_capture_warning(warning: str) -> str:
     from .export.message_json import dumps
 
@@ -116,11 +152,20 @@ def _jsonl_capture_warning(warning: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        from .diff_command import diff_main
+
+        return diff_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if not args.captures:
             raise UsageError("no capture given (try --help)")
+        if args.stable and args.format not in (None, "json"):
+            raise UsageError("--stable applies to --format json")
+        if args.stable:
+            args.format = "json"
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")
