@@ -56,8 +56,8 @@ def message_to_json(record: MessageRecord) -> dict[str, Any]:
         if payload.error:
             out["decode_error"] = payload.error
     elif payload is not None:
-        media = payload.to_json()
-        out["media"] = media
+        # Leave out fields that do not apply to this codec or packet: they are most of the bytes otherwise.
+        out["media"] = {k: v for k, v in payload.to_json().items() if v is not None and v != [] and v is not False}
     out["summary"] = record.summary
     out["chunks"] = record.chunks
     out["fmt"] = record.first_fmt
