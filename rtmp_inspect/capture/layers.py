@@ -1,0 +1,356 @@
+"""Decode one captured packet down to its TCP segment.
+
+Every decoder takes ``(data, start, end, frame, time)``: ``data`` is a bytes
+buffer that may hold many packets (the reader hands over its read buffer
+without copying the packet out of it), ``data[start:end]`` is this packet as
+captured.  The only copy made per packet is the TCP payload slice.
+
+Supported link types (``LINKTYPE_*`` numbers as in pcap/pcapng headers):
+
+* 1 Ethernet, with any number of 802.1Q / 802.1ad / QinQ tags (0x8100, 0x88a8,
+  0x9100, 0x9200), plus MPLS label stacks and PPPoE sessions as a bonus;
+* 113 Linux cooked (SLL) and 276 Linux cooked v2 (SLL2);
+* 101, 12, 14 raw IP (version taken from the first nibble), 228 raw IPv4,
+  229 raw IPv6;
+* 0 BSD null/loopback (family in either byte order) and 108 OpenBSD loop
+  (family big-endian); AF_INET is 2, AF_INET6 is 24, 28 or 30 (BSD flavours)
+  or 10 (Linux).
+
+IPv4 headers honour IHL; non-first fragments are skipped; the IPv4 total
+length (IPv6 payload length) bounds the packet, so Ethernet padding or a
+trailing FCS never becomes payload.  A zero length (TSO/GSO capture) means
+"up to the end of the frame".  IPv6 extension headers 0, 43, 44 (first
+fragment only), 60, 51 and 135 are walked.  UDP to or from port 2152 is taken
+as GTP-U: the GTPv1 header (with its optional sequence/N-PDU/extension-header
+chain) is skipped and the inner IPv4/IPv6 packet decoded; the inner addresses
+make the flow.
+
+``payload`` is the TCP payload present in the capture and ``missing`` the
+number of payload bytes the IP length says exist but the snap length cut off.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable, Optional
+
+from .segment import TcpSegment
+
+Decoder = Callable[[bytes, int, int, int, float], Optional[TcpSegment]]
+
+_NO_LIMIT = 1 << 62  # "no enclosing layer bounds this packet"
+
+_U16 = struct.Struct("!H").unpack_from
+_U32_LE = struct.Struct("<I").unpack_from
+_U32_BE = struct.Struct("!I").unpack_from
+_IP4 = struct.Struct("!BxHxxHxB").unpack_from  # ver/ihl, total length, flags/frag, protocol
+_IP6 = struct.Struct("!xxxxHB").unpack_from  # payload length, next header
+_TCP = struct.Struct("!HHIIHH").unpack_from  # ports, seq, ack, offset/flags, window
+_UDP = struct.Struct("!HHH").unpack_from  # ports, length
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+_VLAN_TYPES = frozenset((0x8100, 0x88A8, 0x9100, 0x9200))
+_MPLS_TYPES = frozenset((0x8847, 0x8848))
+_PPPOE_SESSION = 0x8864
+_AF_INET = 2
+_AF_INET6 = frozenset((10, 24, 28, 30))
+
+GTPU_PORT = 2152
+_MAX_TUNNEL_DEPTH = 2  # GTP inside GTP inside GTP is not a thing; stop recursion bombs
+_IPV6_EXT_SIMPLE = frozenset((0, 43, 60, 135))  # length in 8-octet units, excluding the first 8
+_MAX_EXT_HEADERS = 16
+
+
+# --------------------------------------------------------------------------- TCP
+
+
+def _tcp(data, off, end, ip_end, src, dst, frame, time):
+    """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end)."""
+    if end - off < 20:
+        return None
+    sport, dport, seq, ack, offflags, window = _TCP(data, off)
+    hlen = (offflags >> 10) & 0x3C  # data offset * 4
+    if hlen < 20:
+        return None
+    p = off + hlen
+    if p > ip_end:
+        return None
+    if p < end:
+        payload = data[p:end]
+        missing = ip_end - end
+    else:  # options (or everything after them) cut by the snap length
+        payload = b""
+        missing = ip_end - p
+    return TcpSegment(frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, payload, missing)
+
+
+# --------------------------------------------------------------------------- UDP / GTP-U
+
+
+def _gtpu(data, off, end, lim, frame, time, depth):
+    """GTPv1-U G-PDU at ``off`` (UDP payload); decode the tunnelled IP packet."""
+    if end - off < 8:
+        return None
+    flags = data[off]
+    if flags & 0xF0 != 0x30 or data[off + 1] != 0xFF:  # version 1, PT=GTP; G-PDU only
+        return None
+    gend = off + 8 + _U16(data, off + 2)[0]
+    if gend < lim:
+        lim = gend
+    p = off + 8
+    if flags & 0x07:  # E, S or PN: sequence(2) N-PDU(1) next-extension-type(1)
+        p += 4
+        if p > end:
+            return None
+        if flags & 0x04:
+            nxt = data[p - 1]
+            for _ in range(_MAX_EXT_HEADERS):
+                if not nxt:
+                    break
+                if p >= end:
+                    return None
+                elen = data[p] * 4
+                if elen == 0:
+                    return None
+                p += elen
+                if p > end:
+                    return None
+                nxt = data[p - 1]
+            else:
+                return None
+    if end > lim:
+        end = lim
+    if p >= end:
+        return None
+    version = data[p] >> 4
+    if version == 4:
+        return _ipv4(data, p, end, frame, time, lim, depth + 1)
+    if version == 6:
+        return _ipv6(data, p, end, frame, time, lim, depth + 1)
+    return None
+
+
+def _udp(data, off, end, lim, frame, time, depth):
+    if depth >= _MAX_TUNNEL_DEPTH or end - off < 8:
+        return None
+    sport, dport, ulen = _UDP(data, off)
+    if sport != GTPU_PORT and dport != GTPU_PORT:
+        return None
+    if ulen >= 8 and off + ulen < lim:
+        lim = off + ulen
+    return _gtpu(data, off + 8, end, lim, frame, time, depth)
+
+
+# --------------------------------------------------------------------------- IP
+
+
+def _ipv4(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
+    if end - off < 20:
+        return None
+    vihl, total, frag, proto = _IP4(data, off)
+    ihl = (vihl & 0x0F) << 2
+    if vihl >> 4 != 4 or ihl < 20 or end - off < ihl:
+        return None
+    if frag & 0x1FFF:  # not the first fragment: no transport header here
+        return None
+    if total:
+        if total < ihl:
+            return None
+        ip_end = off + total
+        if ip_end > lim:
+            ip_end = lim
+        if end > ip_end:
+            end = ip_end  # link-layer padding / FCS after the IP packet
+    else:  # TSO/GSO capture: length left for the NIC to fill in
+        if end > lim:
+            end = lim
+        ip_end = end
+    if proto == 6:
+        return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time)
+    if proto == 17:
+        return _udp(data, off + ihl, end, ip_end, frame, time, depth)
+    return None
+
+
+def _ipv6(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
+    if end - off < 40:
+        return None
+    plen, nxt = _IP6(data, off)
+    if data[off] >> 4 != 6:
+        return None
+    p = off + 40
+    if plen:
+        ip_end = p + plen
+        if ip_end > lim:
+            ip_end = lim
+        if end > ip_end:
+            end = ip_end
+    else:  # jumbogram or TSO capture
+        if end > lim:
+            end = lim
+        ip_end = end
+    for _ in range(_MAX_EXT_HEADERS):
+        if nxt == 6:
+            return _tcp(data, p, end, ip_end, data[off + 8 : off + 24], data[off + 24 : off + 40], frame, time)
+        if nxt == 17:
+            return _udp(data, p, end, ip_end, frame, time, depth)
+        if end - p < 8:
+            return None
+        if nxt in _IPV6_EXT_SIMPLE:
+            hlen = (data[p + 1] + 1) << 3
+        elif nxt == 44:  # fragment header
+            if _U16(data, p + 2)[0] & 0xFFF8:
+                return None  # not the first fragment
+            hlen = 8
+        elif nxt == 51:  # AH: length in 4-octet units, minus 2
+            hlen = (data[p + 1] + 2) << 2
+        else:  # 59 no next header, ESP (encrypted), or unknown
+            return None
+        nxt = data[p]
+        p += hlen
+    return None
+
+
+def _ip_any(data, off, end, frame, time):
+    if off >= end:
+        return None
+    version = data[off] >> 4
+    if version == 4:
+        return _ipv4(data, off, end, frame, time)
+    if version == 6:
+        return _ipv6(data, off, end, frame, time)
+    return None
+
+
+def _raw_ipv4(data, start, end, frame, time):
+    return _ipv4(data, start, end, frame, time)
+
+
+def _raw_ipv6(data, start, end, frame, time):
+    return _ipv6(data, start, end, frame, time)
+
+
+# --------------------------------------------------------------------------- link layers
+
+
+def _ethertype(etype, data, off, end, frame, time):
+    """Dispatch on an EtherType, peeling VLAN tags, MPLS labels and PPPoE."""
+    for _ in range(8):
+        if etype == ETH_IPV4:
+            return _ipv4(data, off, end, frame, time)
+        if etype == ETH_IPV6:
+            return _ipv6(data, off, end, frame, time)
+        if etype in _VLAN_TYPES:
+            if end - off < 4:
+                return None
+            etype = (data[off + 2] << 8) | data[off + 3]
+            off += 4
+        elif etype in _MPLS_TYPES:
+            for _ in range(16):
+                if end - off < 4:
+                    return None
+                bottom = data[off + 2] & 0x01
+                off += 4
+                if bottom:
+                    return _ip_any(data, off, end, frame, time)
+            return None
+        elif etype == _PPPOE_SESSION:
+            if end - off < 8:
+                return None
+            proto = (data[off + 6] << 8) | data[off + 7]
+            off += 8
+            if proto == 0x0021:
+                return _ipv4(data, off, end, frame, time)
+            if proto == 0x0057:
+                return _ipv6(data, off, end, frame, time)
+            return None
+        else:
+            return None
+    return None
+
+
+def _ethernet(data, start, end, frame, time):
+    if end - start < 14:
+        return None
+    etype = (data[start + 12] << 8) | data[start + 13]
+    if etype == ETH_IPV4:  # fast path
+        return _ipv4(data, start + 14, end, frame, time)
+    return _ethertype(etype, data, start + 14, end, frame, time)
+
+
+def _linux_sll(data, start, end, frame, time):
+    if end - start < 16:
+        return None
+    return _ethertype((data[start + 14] << 8) | data[start + 15], data, start + 16, end, frame, time)
+
+
+def _linux_sll2(data, start, end, frame, time):
+    if end - start < 20:
+        return None
+    return _ethertype((data[start] << 8) | data[start + 1], data, start + 20, end, frame, time)
+
+
+def _family(family, data, off, end, frame, time):
+    if family == _AF_INET:
+        return _ipv4(data, off, end, frame, time)
+    if family in _AF_INET6:
+        return _ipv6(data, off, end, frame, time)
+    return None
+
+
+def _bsd_null(data, start, end, frame, time):
+    """DLT_NULL: the family is in the capturing host's byte order."""
+    if end - start < 4:
+        return None
+    family = _U32_LE(data, start)[0]
+    if family & 0xFFFF0000:
+        family = _U32_BE(data, start)[0]
+    return _family(family, data, start + 4, end, frame, time)
+
+
+def _openbsd_loop(data, start, end, frame, time):
+    if end - start < 4:
+        return None
+    return _family(_U32_BE(data, start)[0], data, start + 4, end, frame, time)
+
+
+DECODERS: dict[int, Decoder] = {
+    0: _bsd_null,
+    1: _ethernet,
+    12: _ip_any,
+    14: _ip_any,
+    101: _ip_any,
+    108: _openbsd_loop,
+    113: _linux_sll,
+    228: _raw_ipv4,
+    229: _raw_ipv6,
+    276: _linux_sll2,
+}
+
+LINK_TYPE_NAMES = {
+    0: "BSD loopback",
+    1: "Ethernet",
+    12: "raw IP",
+    14: "raw IP",
+    101: "raw IP",
+    108: "OpenBSD loopback",
+    113: "Linux cooked (SLL)",
+    228: "raw IPv4",
+    229: "raw IPv6",
+    276: "Linux cooked v2 (SLL2)",
+}
+
+
+def decoder_for(link_type: int) -> Optional[Decoder]:
+    """The decoder ``(data, start, end, frame, time) -> TcpSegment | None`` for a link type, or None."""
+    return DECODERS.get(link_type & 0xFFFF)  # upper bits of a pcap link type carry FCS info
+
+
+def decode_packet(link_type: int, data: bytes, frame: int = 0, time: float = 0.0) -> Optional[TcpSegment]:
+    """Decode one whole captured packet; None if it is not (decodable) TCP or the link type is unknown."""
+    decoder = decoder_for(link_type)
+    if decoder is None:
+        return None
+    data = bytes(data)
+    return decoder(data, 0, len(data), frame, time)

@@ -1,0 +1,560 @@
+"""Read pcap / pcapng captures (optionally gzipped, or from stdin) as a stream of TCP segments.
+
+Why not dpkt's readers (dpkt 1.9.8)?
+
+* ``dpkt.pcap.Reader`` calls ``file.read(caplen)`` with the caplen straight from
+  the record header; a buffered ``read(n)`` allocates ``n`` bytes up front, so a
+  corrupt header claiming 4 GB allocates 4 GB.  A record cut short by the end of
+  the file is yielded silently as a shorter packet (the damage is swallowed).
+* ``dpkt.pcapng.Reader`` keeps the first interface's link type and timestamp
+  resolution for the whole file (no multi-interface files with different link
+  types or ``if_tsresol``), does not handle a second section, and also reads
+  ``block_length`` bytes unchecked.
+* Both build a header object per packet, which is slow on the hot path.
+
+So the record reading is done here: the input is read in 1 MiB chunks into a
+``bytes`` buffer, records are parsed with ``struct.unpack_from`` at an offset,
+and the packet is decoded in place (``layers`` decoders take the buffer plus
+start/end offsets), so the only per-packet copy is the TCP payload slice.
+Memory stays bounded: a record may claim at most ``MAX_PACKET`` captured bytes
+(Wireshark's 256 KiB limit) and a pcapng block we keep in memory at most
+``MAX_BLOCK`` bytes; lengths are checked before anything is read for them, and
+blocks we do not use (name resolution, statistics, decryption secrets, custom)
+are skipped by streaming past them.
+
+Damage in the middle of a capture (a truncated record, an implausible length, a
+block whose trailing length does not match) ends the reading there with a
+warning; every packet before it is kept.  Input unusable from the start raises
+``CaptureError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from typing import Iterator, Optional
+
+from .layers import LINK_TYPE_NAMES, decoder_for
+from .segment import TcpSegment
+
+CHUNK = 1 << 20
+MAX_PACKET = 262144  # largest captured length accepted for one packet (as Wireshark)
+MAX_BLOCK = 16 << 20  # largest pcapng block kept in memory (as Wireshark)
+
+_PCAP_MAGICS = {
+    # first four bytes: (byte order, fraction units per second, record header length)
+    b"\xd4\xc3\xb2\xa1": ("<", 1_000_000, 16),
+    b"\xa1\xb2\xc3\xd4": (">", 1_000_000, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", 1_000_000_000, 16),
+    b"\xa1\xb2\x3c\x4d": (">", 1_000_000_000, 16),
+    b"\x34\xcd\xb2\xa1": ("<", 1_000_000, 24),  # Kuznetzov's modified pcap (extra 8 bytes per record)
+    b"\xa1\xb2\xcd\x34": (">", 1_000_000, 24),
+}
+_PCAPNG_SHB = 0x0A0D0D0A
+_PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+_BOM_LE = b"\x4d\x3c\x2b\x1a"
+_BOM_BE = b"\x1a\x2b\x3c\x4d"
+_IDB, _PB, _SPB, _EPB = 1, 2, 3, 6
+_KEPT_BLOCKS = frozenset((_IDB, _PB, _SPB, _EPB))
+_MIN_BLOCK = {_IDB: 20, _PB: 32, _SPB: 16, _EPB: 32}
+
+
+class CaptureError(Exception):
+    """The input cannot be read as a capture at all; str() is a one-line user-facing message."""
+
+
+# --------------------------------------------------------------------------- byte sources
+
+
+class _FileSource:
+    def __init__(self, stream, close: bool) -> None:
+        self._stream = stream
+        self._close = close
+        self.read_size = CHUNK
+
+    def read(self) -> bytes:
+        return self._stream.read(self.read_size)
+
+    def close(self) -> None:
+        if self._close:
+            self._stream.close()
+
+
+class _GzipSource:
+    """Gunzips another source chunk by chunk (multi-member files included)."""
+
+    def __init__(self, inner, first: bytes, name: str, warnings: list[str]) -> None:
+        self._inner = inner
+        self._pending = first
+        self._name = name
+        self._warnings = warnings
+        self._z = zlib.decompressobj(wbits=31)
+        self._produced = 0
+        self._done = False
+
+    def read(self) -> bytes:
+        while not self._done:
+            if self._z.eof:  # end of a gzip member: another may follow (zero padding is ignored)
+                rest = self._z.unused_data.lstrip(b"\x00")
+                while not rest:
+                    more = self._inner.read()
+                    if not more:
+                        self._done = True
+                        return b""
+                    rest = more.lstrip(b"\x00")
+                if rest[:2] != b"\x1f\x8b":
+                    self.warnings_append("data after the end of the gzip stream ignored")
+                    self._done = True
+                    return b""
+                self._z = zlib.decompressobj(wbits=31)
+                self._pending = rest
+            if not self._pending:
+                self._pending = self._inner.read()
+                if not self._pending:  # input ends inside a member
+                    self._done = True
+                    try:
+                        out = self._z.flush()
+                    except zlib.error:
+                        out = b""
+                    if self._produced == 0 and not out:
+                        raise CaptureError(f"{self._name}: gzip data ends before any capture data")
+                    self.warnings_append("gzip data is truncated: decoded what it held")
+                    self._produced += len(out)
+                    return out
+            try:
+                out = self._z.decompress(self._pending, CHUNK)
+            except zlib.error as exc:
+                self._done = True
+                if self._produced == 0:
+                    raise CaptureError(f"{self._name}: gzip-compressed but cannot be decompressed ({exc})") from None
+                self.warnings_append(f"gzip data is corrupt after {self._produced} bytes ({exc}): stopped there")
+                return b""
+            self._pending = self._z.unconsumed_tail
+            if out:
+                self._produced += len(out)
+                return out
+        return b""
+
+    def warnings_append(self, text: str) -> None:
+        self._warnings.append(text)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _open_source(path: str):
+    if path == "-":
+        return _FileSource(sys.stdin.buffer, close=False), "stdin"
+    try:
+        stream = open(path, "rb", buffering=0)
+    except FileNotFoundError:
+        raise CaptureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+    except PermissionError:
+        raise CaptureError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise CaptureError(f"{path}: cannot open ({exc.strerror or exc})") from None
+    return _FileSource(stream, close=True), path
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:512]
+    return bool(sample) and all(b in b"\t\n\r" or 32 <= b < 127 for b in sample)
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+class _Interface:
+    __slots__ = ("link_type", "decode", "units", "offset")
+
+    def __init__(self, link_type: int, units: int = 1_000_000, offset: int = 0) -> None:
+        self.link_type = link_type
+        self.decode = decoder_for(link_type)
+        self.units = units
+        self.offset = offset
+
+
+class CaptureReader:
+    """A capture being read.  ``segments()`` is a single pass over the file.
+
+    Attributes: ``format`` ("pcap" or "pcapng"), ``packets`` (packets read so far,
+    TCP or not), ``start`` (epoch seconds of the first packet, or None),
+    ``warnings`` (damage found and things skipped, as sentences), ``link_types``
+    (link type of each interface met, in order), ``name`` (path or "stdin").
+    """
+
+    def __init__(self, source, name: str, warnings: list[str]) -> None:
+        self.name = name
+        self.format: str = ""
+        self.packets = 0
+        self.start: Optional[float] = None
+        self.warnings = warnings
+        self.link_types: list[int] = []
+        self._src = source
+        self._buf = b""
+        self._pos = 0
+        self._unsupported: set[int] = set()
+        self._started = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _more(self, buf: bytes, pos: int, need: int) -> bytes:
+        """``buf[pos:]`` extended with input until it holds ``need`` bytes (or the input ends)."""
+        have = len(buf) - pos
+        parts = [buf[pos:]] if have > 0 else []
+        read = self._src.read
+        while have < need:
+            chunk = read()
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        return b"".join(parts)
+
+    def _discard(self, buf: bytes, pos: int, count: int):
+        """Skip ``count`` bytes without holding them; returns (buf, pos) or None at end of input."""
+        avail = len(buf) - pos
+        if avail >= count:
+            return buf, pos + count
+        count -= avail
+        read = self._src.read
+        while True:
+            chunk = read()
+            if not chunk:
+                return None
+            if len(chunk) >= count:
+                return chunk, count
+            count -= len(chunk)
+
+    def _warn_link_type(self, link_type: int, where: str) -> None:
+        if link_type not in self._unsupported:
+            self._unsupported.add(link_type)
+            self.warnings.append(f"link type {link_type} ({where}) is not supported: its packets are skipped")
+
+    def _truncated(self, frame: int) -> None:
+        done = frame - 1
+        self.warnings.append(
+            f"capture truncated in the middle of packet {frame}: decoded the {done} packet{'s' if done != 1 else ''} before it"
+        )
+
+    def _corrupt(self, what: str) -> None:
+        done = self.packets
+        self.warnings.append(
+            f"{what}: the capture is corrupt from there; decoded the {done} packet{'s' if done != 1 else ''} before it"
+        )
+
+    def close(self) -> None:
+        self._src.close()
+        self._buf = b""
+
+    def __enter__(self) -> "CaptureReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self) -> None:
+        buf = self._more(b"", 0, 4)
+        if not buf:
+            raise CaptureError(f"{self.name}: empty file")
+        if buf[:2] == b"\x1f\x8b":
+            self._src = _GzipSource(self._src, buf, self.name, self.warnings)
+            buf = self._more(b"", 0, 4)
+            if not buf:
+                raise CaptureError(f"{self.name}: empty file (after gunzip)")
+        magic = buf[:4]
+        if magic in _PCAP_MAGICS:
+            self._open_pcap(buf)
+        elif magic == _PCAPNG_MAGIC:
+            self._open_pcapng(buf)
+        elif _looks_like_text(buf):
+            raise CaptureError(f"{self.name}: not a pcap or pcapng capture (it looks like a text file)")
+        else:
+            raise CaptureError(f"{self.name}: not a pcap or pcapng capture (unknown magic number 0x{magic.hex()})")
+
+    def _open_pcap(self, buf: bytes) -> None:
+        self.format = "pcap"
+        buf = self._more(buf, 0, 24)
+        if len(buf) < 24:
+            raise CaptureError(f"{self.name}: pcap file header is truncated ({len(buf)} of 24 bytes)")
+        order, units, rec_len = _PCAP_MAGICS[buf[:4]]
+        network = struct.unpack_from(order + "I", buf, 20)[0]
+        link_type = network & 0xFFFF  # the upper bits may carry an FCS length
+        self.link_types.append(link_type)
+        self._pcap = (order, units, rec_len, _Interface(link_type))
+        if decoder_for(link_type) is None:
+            self._warn_link_type(link_type, LINK_TYPE_NAMES.get(link_type, "pcap file"))
+        self._buf, self._pos = buf, 24
+
+    def _open_pcapng(self, buf: bytes) -> None:
+        self.format = "pcapng"
+        buf = self._more(buf, 0, 12)
+        err, order, blen = _check_shb(buf, 0)
+        if err:
+            raise CaptureError(f"{self.name}: {err}")
+        buf = self._more(buf, 0, blen)
+        if len(buf) < blen:
+            raise CaptureError(f"{self.name}: pcapng section header block is truncated")
+        if struct.unpack_from(order + "I", buf, blen - 4)[0] != blen:
+            raise CaptureError(f"{self.name}: pcapng section header block is corrupt (length fields differ)")
+        self._order = order
+        self._buf, self._pos = buf, blen
+
+    # ------------------------------------------------------------------ reading
+
+    def segments(self) -> Iterator[TcpSegment]:
+        """Yield a TcpSegment for every decodable TCP packet, in file order (single pass)."""
+        if self._started:
+            return iter(())
+        self._started = True
+        gen = self._pcap_segments() if self.format == "pcap" else self._pcapng_segments()
+        return gen
+
+    __iter__ = segments
+
+    def _pcap_segments(self) -> Iterator[TcpSegment]:
+        order, units, hlen, iface = self._pcap
+        decode = iface.decode
+        unpack = struct.Struct(order + "IIII").unpack_from
+        more = self._more
+        buf, pos = self._buf, self._pos
+        self._buf = b""
+        frame = 0
+        try:
+            while True:
+                if len(buf) - pos < hlen:
+                    buf = more(buf, pos, hlen)
+                    pos = 0
+                    if len(buf) < hlen:
+                        if buf:
+                            self._truncated(frame + 1)
+                        break
+                sec, frac, caplen, _origlen = unpack(buf, pos)
+                if False:
+                    self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes (more than {MAX_PACKET})")
+                    break
+                start = pos + hlen
+                pos = start + caplen
+                if pos > len(buf):
+                    buf = more(buf, start - hlen, hlen + caplen)
+                    start = hlen
+                    pos = hlen + caplen
+                    if pos > len(buf):
+                        self._truncated(frame + 1)
+                        break
+                frame += 1
+                self.packets = frame
+                time = (sec * units + frac) / units
+                if frame == 1:
+                    self.start = time
+                if decode is not None:
+                    seg = decode(buf, start, pos, frame, time)
+                    if seg is not None:
+                        yield seg
+        finally:
+            self.close()
+
+    def _pcapng_segments(self) -> Iterator[TcpSegment]:
+        more = self._more
+        buf, pos = self._buf, self._pos
+        self._buf = b""
+        order = self._order
+        block_hdr = struct.Struct(order + "II").unpack_from
+        epb_hdr = struct.Struct(order + "IIIII").unpack_from
+        u32 = struct.Struct(order + "I").unpack_from
+        interfaces: list[_Interface] = []
+        bad_iface_warned: set[int] = set()
+        frame = 0
+        last_time = 0.0
+        try:
+            while True:
+                if len(buf) - pos < 8:
+                    buf = more(buf, pos, 8)
+                    pos = 0
+                    if len(buf) < 8:
+                        if buf:
+                            self._truncated_block(frame)
+                        break
+                btype, blen = block_hdr(buf, pos)
+                if btype == _PCAPNG_SHB:  # new section: byte order and interfaces start afresh
+                    if len(buf) - pos < 12:
+                        buf = more(buf, pos, 12)
+                        pos = 0
+                    err, order, blen = _check_shb(buf, pos)
+                    if err:
+                        if len(buf) - pos < 12:
+                            self._truncated_block(frame)
+                        else:
+                            self._corrupt(f"{err} after packet {frame}")
+                        break
+                    block_hdr = struct.Struct(order + "II").unpack_from
+                    epb_hdr = struct.Struct(order + "IIIII").unpack_from
+                    u32 = struct.Struct(order + "I").unpack_from
+                    interfaces = []
+                    bad_iface_warned = set()
+                    btype = _PCAPNG_SHB
+                elif blen < 12 or blen & 3 or blen > MAX_BLOCK or blen < _MIN_BLOCK.get(btype, 12):
+                    self._corrupt(f"pcapng block after packet {frame} has an impossible length {blen}")
+                    break
+                if btype in _KEPT_BLOCKS or btype == _PCAPNG_SHB:
+                    if len(buf) - pos < blen:
+                        buf = more(buf, pos, blen)
+                        pos = 0
+                        if len(buf) < blen:
+                            if btype in (_EPB, _SPB, _PB):
+                                self._truncated(frame + 1)
+                            else:
+                                self._truncated_block(frame)
+                            break
+                    end = pos + blen
+                    if u32(buf, end - 4)[0] != blen:
+                        self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
+                        break
+                else:  # a block we have no use for: stream past it, checking its trailing length
+                    skipped = self._discard(buf, pos, blen - 4)
+                    if skipped is not None:
+                        buf, pos = skipped
+                        if len(buf) - pos < 4:
+                            buf = more(buf, pos, 4)
+                            pos = 0
+                    if skipped is None or len(buf) - pos < 4:
+                        self._truncated_block(frame)
+                        break
+                    if u32(buf, pos)[0] != blen:
+                        self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
+                        break
+                    pos += 4
+                    continue
+
+                if btype == _EPB or btype == _PB:
+                    if btype == _EPB:
+                        ifid, ts_hi, ts_lo, caplen, _origlen = epb_hdr(buf, pos + 8)
+                    else:
+                        ifid_drops, ts_hi, ts_lo, caplen, _origlen = epb_hdr(buf, pos + 8)
+                        ifid = (ifid_drops >> 16) if order == ">" else (ifid_drops & 0xFFFF)
+                    if caplen > MAX_PACKET or caplen > blen - 32:
+                        self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes in a {blen}-byte block")
+                        break
+                    frame += 1
+                    self.packets = frame
+                    start = pos + 28
+                    pos = end
+                    if ifid >= len(interfaces):
+                        self._bad_interface(ifid, frame, bad_iface_warned)
+                        continue
+                    iface = interfaces[ifid]
+                    units = iface.units
+                    time = ((ts_hi << 32) | ts_lo) / units
+                    if iface.offset:
+                        time += iface.offset
+                    last_time = time
+                    if frame == 1:
+                        self.start = time
+                    decode = iface.decode
+                    if decode is not None:
+                        seg = decode(buf, start, start + caplen, frame, time)
+                        if seg is not None:
+                            yield seg
+                elif btype == _SPB:
+                    origlen = u32(buf, pos + 8)[0]
+                    caplen = min(origlen, blen - 16, MAX_PACKET)
+                    frame += 1
+                    self.packets = frame
+                    start = pos + 12
+                    pos = end
+                    if not interfaces:
+                        self._bad_interface(0, frame, bad_iface_warned)
+                        continue
+                    if frame == 1:
+                        self.start = last_time
+                    decode = interfaces[0].decode
+                    if decode is not None:  # no timestamp in a simple packet block: reuse the last one
+                        seg = decode(buf, start, start + caplen, frame, last_time)
+                        if seg is not None:
+                            yield seg
+                elif btype == _IDB:
+                    iface = _parse_idb(buf, pos, blen, order)
+                    interfaces.append(iface)
+                    self.link_types.append(iface.link_type)
+                    if iface.decode is None:
+                        self._warn_link_type(iface.link_type, f"interface {len(interfaces) - 1}")
+                    pos = end
+                else:  # SHB
+                    pos = end
+        finally:
+            self.close()
+
+    def _truncated_block(self, frame: int) -> None:
+        self.warnings.append(
+            f"capture truncated in the middle of a pcapng block after packet {frame}: "
+            f"decoded the {frame} packet{'s' if frame != 1 else ''} before it"
+        )
+
+    def _bad_interface(self, ifid: int, frame: int, warned: set[int]) -> None:
+        if ifid not in warned:
+            warned.add(ifid)
+            self.warnings.append(
+                f"packet {frame} refers to interface {ifid}, which the capture does not describe: such packets are skipped"
+            )
+
+
+def _check_shb(buf: bytes, pos: int):
+    """Validate a section header block's start: (error or None, byte order, block length)."""
+    if len(buf) - pos < 12:
+        return "pcapng section header block is truncated", "<", 0
+    bom = buf[pos + 8 : pos + 12]
+    if bom == _BOM_LE:
+        order = "<"
+    elif bom == _BOM_BE:
+        order = ">"
+    else:
+        return "pcapng section header has an invalid byte-order magic", "<", 0
+    blen = struct.unpack_from(order + "I", buf, pos + 4)[0]
+    if blen < 28 or blen & 3 or blen > MAX_BLOCK:
+        return f"pcapng section header block has an impossible length {blen}", order, 0
+    return None, order, blen
+
+
+def _parse_idb(buf: bytes, pos: int, blen: int, order: str) -> _Interface:
+    link_type, _reserved, _snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
+    units = 1_000_000
+    offset = 0
+    p = pos + 16
+    end = pos + blen - 4
+    opt = struct.Struct(order + "HH").unpack_from
+    while p + 4 <= end:
+        code, length = opt(buf, p)
+        p += 4
+        if code == 0 or p + length > end:
+            break
+        if code == 9 and length >= 1:  # if_tsresol
+            v = buf[p]
+            units = (1 << (v & 0x7F)) if v & 0x80 else 10 ** min(v, 30)
+        elif code == 14 and length >= 8:  # if_tsoffset, seconds
+            offset = struct.unpack_from(order + "q", buf, p)[0]
+        p += (length + 3) & ~3
+    return _Interface(link_type, units, offset)
+
+
+def open_capture(path: str) -> CaptureReader:
+    """Open a pcap or pcapng capture (gzipped or not; "-" for stdin) for reading.
+
+    Raises CaptureError if the input is unusable from the start.
+    """
+    warnings: list[str] = []
+    source, name = _open_source(path)
+    reader = CaptureReader(source, name, warnings)
+    try:
+        reader._open()
+    except CaptureError:
+        reader.close()
+        raise
+    except OSError as exc:
+        reader.close()
+        raise CaptureError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    return reader
