@@ -13,6 +13,12 @@ from typing import Any
 
 OBSERVER_CLASSES: list[type] = []
 
+from .media_stats import StreamStatistics  # noqa: E402
+
+OBSERVER_CLASSES.append(StreamStatistics)
+
+
+
 
 def make_observers(session: Any) -> list:
     return [cls(session) for cls in OBSERVER_CLASSES]
