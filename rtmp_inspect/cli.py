@@ -132,10 +132,9 @@ def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         sink = FlvExtractSink(args.extract_flv, used_names)
         try:
             reader, analyzer = analyze(path, sink, args.decode_as)
-        finally:
-            written = sink.close()
-        for written_path in written:
-            out.write(escape(written_path) + "\n")
+        finally:  # even when the capture turns out damaged: the files so far are finished and listed
+            for written_path in sink.close():
+                out.write(escape(written_path) + "\n")
         for warning in reader.warnings:
             err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
         if not analyzer.sessions:
