@@ -47,6 +47,7 @@ _IP4 = struct.Struct("!BxHxxHxB").unpack_from  # ver/ihl, total length, flags/fr
 _IP6 = struct.Struct("!xxxxHB").unpack_from  # payload length, next header
 _TCP = struct.Struct("!HHIIHH").unpack_from  # ports, seq, ack, offset/flags, window
 _UDP = struct.Struct("!HHH").unpack_from  # ports, length
+_IP4_TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIHH").unpack_from  # option-less IPv4 header + TCP header
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
@@ -274,8 +275,22 @@ def _ethernet(data, start, end, frame, time):
     if end - start < 14:
         return None
     etype = (data[start + 12] << 8) | data[start + 13]
-    if etype == ETH_IPV4:  # fast path
-        return _ipv4(data, start + 14, end, frame, time)
+    if etype == ETH_IPV4:
+        off = start + 14
+        if end - off >= 40:
+            # Fast path for the common case (IPv4 without options, TCP, not a fragment): one
+            # unpack for both headers and no further calls.  Anything else takes the general path.
+            vihl, total, frag, proto, src, dst, sport, dport, seq, ack, offflags, window = _IP4_TCP(data, off)
+            if vihl == 0x45 and proto == 6 and not frag & 0x1FFF and total >= 40:
+                ip_end = off + total
+                if end > ip_end:
+                    end = ip_end
+                p = off + 20 + ((offflags >> 10) & 0x3C)
+                if offflags >= 0x5000 and p <= end:
+                    return TcpSegment(
+                        frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, data[p:end], ip_end - end
+                    )
+        return _ipv4(data, off, end, frame, time)
     return _ethertype(etype, data, start + 14, end, frame, time)
 
 

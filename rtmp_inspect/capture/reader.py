@@ -35,7 +35,7 @@ import sys
 import zlib
 from typing import Iterator, Optional
 
-from .layers import LINK_TYPE_NAMES, decoder_for
+from .layers import decoder_for
 from .segment import TcpSegment
 
 CHUNK = 1 << 20
@@ -68,13 +68,28 @@ class CaptureError(Exception):
 
 
 class _FileSource:
-    def __init__(self, stream, close: bool) -> None:
+    """Chunks of a file or of stdin.  A read error after the start ends the input with a warning."""
+
+    def __init__(self, stream, close: bool, name: str, warnings: list[str]) -> None:
         self._stream = stream
         self._close = close
+        self._name = name
+        self._warnings = warnings
+        self._read = getattr(stream, "read1", None) or stream.read  # a pipe: hand on what has arrived
+        self._offset = 0
         self.read_size = CHUNK
 
     def read(self) -> bytes:
-        return self._stream.read(self.read_size)
+        try:
+            chunk = self._read(self.read_size)
+        except OSError as exc:
+            if self._offset == 0:
+                raise CaptureError(f"{self._name}: cannot read ({exc.strerror or exc})") from None
+            self._warnings.append(f"read error after {self._offset} bytes ({exc.strerror or exc}): stopped there")
+            self._read = lambda _size: b""
+            return b""
+        self._offset += len(chunk)
+        return chunk
 
     def close(self) -> None:
         if self._close:
@@ -143,9 +158,9 @@ class _GzipSource:
         self._inner.close()
 
 
-def _open_source(path: str):
+def _open_source(path: str, warnings: list[str]):
     if path == "-":
-        return _FileSource(sys.stdin.buffer, close=False), "stdin"
+        return _FileSource(sys.stdin.buffer, False, "stdin", warnings), "stdin"
     try:
         stream = open(path, "rb", buffering=0)
     except FileNotFoundError:
@@ -156,7 +171,7 @@ def _open_source(path: str):
         raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:
         raise CaptureError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    return _FileSource(stream, close=True), path
+    return _FileSource(stream, True, path, warnings), path
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -213,6 +228,29 @@ class CaptureReader:
             parts.append(chunk)
             have += len(chunk)
         return b"".join(parts)
+
+    def _take(self, buf: bytes, pos: int, need: int):
+        """For a record that runs past the end of ``buf``: (its ``need`` bytes, buffer, position after it).
+
+        Only the straddling record is copied (the next chunk is not joined onto the
+        leftover); the piece is shorter than ``need`` if the input ends first.
+        """
+        have = len(buf) - pos
+        if have >= need:
+            return buf[pos : pos + need], buf, pos + need
+        parts = [memoryview(buf)[pos:]] if have > 0 else []
+        read = self._src.read
+        while True:
+            chunk = read()
+            if not chunk:
+                return b"".join(parts), b"", 0
+            size = len(chunk)
+            if have + size >= need:
+                cut = need - have
+                parts.append(memoryview(chunk)[:cut])
+                return b"".join(parts), chunk, cut
+            parts.append(chunk)
+            have += size
 
     def _discard(self, buf: bytes, pos: int, count: int):
         """Skip ``count`` bytes without holding them; returns (buf, pos) or None at end of input."""
@@ -288,7 +326,7 @@ class CaptureReader:
         self.link_types.append(link_type)
         self._pcap = (order, units, rec_len, _Interface(link_type))
         if decoder_for(link_type) is None:
-            self._warn_link_type(link_type, LINK_TYPE_NAMES.get(link_type, "pcap file"))
+            self._warn_link_type(link_type, "pcap file")
         self._buf, self._pos = buf, 24
 
     def _open_pcapng(self, buf: bytes) -> None:
@@ -321,30 +359,37 @@ class CaptureReader:
         order, units, hlen, iface = self._pcap
         decode = iface.decode
         unpack = struct.Struct(order + "IIII").unpack_from
-        more = self._more
+        take = self._take
         buf, pos = self._buf, self._pos
+        size = len(buf)
         self._buf = b""
         frame = 0
         try:
             while True:
-                if len(buf) - pos < hlen:
-                    buf = more(buf, pos, hlen)
-                    pos = 0
-                    if len(buf) < hlen:
-                        if buf:
+                if size - pos >= hlen:
+                    head, hpos = buf, pos
+                    pos += hlen
+                else:
+                    head, buf, pos = take(buf, pos, hlen)
+                    size = len(buf)
+                    hpos = 0
+                    if len(head) < hlen:
+                        if head:
                             self._truncated(frame + 1)
                         break
-                sec, frac, caplen, _origlen = unpack(buf, pos)
-                if False:
+                sec, frac, caplen, _origlen = unpack(head, hpos)
+                if caplen > MAX_PACKET:
                     self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes (more than {MAX_PACKET})")
                     break
-                start = pos + hlen
-                pos = start + caplen
-                if pos > len(buf):
-                    buf = more(buf, start - hlen, hlen + caplen)
-                    start = hlen
-                    pos = hlen + caplen
-                    if pos > len(buf):
+                end = pos + caplen
+                if end <= size:
+                    data, start = buf, pos
+                    pos = end
+                else:
+                    data, buf, pos = take(buf, pos, caplen)
+                    size = len(buf)
+                    start, end = 0, caplen
+                    if len(data) < caplen:
                         self._truncated(frame + 1)
                         break
                 frame += 1
@@ -353,15 +398,16 @@ class CaptureReader:
                 if frame == 1:
                     self.start = time
                 if decode is not None:
-                    seg = decode(buf, start, pos, frame, time)
+                    seg = decode(data, start, end, frame, time)
                     if seg is not None:
                         yield seg
         finally:
             self.close()
 
     def _pcapng_segments(self) -> Iterator[TcpSegment]:
-        more = self._more
+        take = self._take
         buf, pos = self._buf, self._pos
+        size = len(buf)
         self._buf = b""
         order = self._order
         block_hdr = struct.Struct(order + "II").unpack_from
@@ -371,85 +417,136 @@ class CaptureReader:
         bad_iface_warned: set[int] = set()
         frame = 0
         last_time = 0.0
+        epb_full = struct.Struct(order + "IIIIIII").unpack_from
         try:
             while True:
-                if len(buf) - pos < 8:
-                    buf = more(buf, pos, 8)
-                    pos = 0
-                    if len(buf) < 8:
-                        if buf:
+                if size - pos >= 28:
+                    # Fast path: a well-formed enhanced packet block wholly inside the buffer.
+                    btype, blen, ifid, ts_hi, ts_lo, caplen, _origlen = epb_full(buf, pos)
+                    end = pos + blen
+                    if (
+                        btype == _EPB
+                        and end <= size
+                        and 32 <= blen
+                        and not blen & 3
+                        and caplen <= blen - 32
+                        and caplen <= MAX_PACKET
+                        and ifid < len(interfaces)
+                        and u32(buf, end - 4)[0] == blen
+                    ):
+                        frame += 1
+                        self.packets = frame
+                        iface = interfaces[ifid]
+                        time = ((ts_hi << 32) | ts_lo) / iface.units
+                        if iface.offset:
+                            time += iface.offset
+                        last_time = time
+                        if frame == 1:
+                            self.start = time
+                        start = pos + 28
+                        pos = end
+                        decode = iface.decode
+                        if decode is not None:
+                            seg = decode(buf, start, start + caplen, frame, time)
+                            if seg is not None:
+                                yield seg
+                        continue
+                # General path.  The block's first 8 bytes (12 for a section header, to see its
+                # byte-order magic):
+                if size - pos >= 12:
+                    head, hpos = buf, pos
+                else:
+                    head, buf, pos = take(buf, pos, 12)
+                    size = len(buf)
+                    hpos = 0
+                    if len(head) < 8:
+                        if head:
                             self._truncated_block(frame)
                         break
-                btype, blen = block_hdr(buf, pos)
-                if btype == _PCAPNG_SHB:  # new section: byte order and interfaces start afresh
-                    if len(buf) - pos < 12:
-                        buf = more(buf, pos, 12)
-                        pos = 0
-                    err, order, blen = _check_shb(buf, pos)
-                    if err:
-                        if len(buf) - pos < 12:
-                            self._truncated_block(frame)
+                    if len(head) < 12:  # the input ends inside this block (shorter than 12 bytes)
+                        btype = block_hdr(head, 0)[0]
+                        if btype in (_EPB, _SPB, _PB):
+                            self._truncated(frame + 1)
                         else:
-                            self._corrupt(f"{err} after packet {frame}")
+                            self._truncated_block(frame)
+                        break
+                btype, blen = block_hdr(head, hpos)
+                if btype == _PCAPNG_SHB:  # new section: byte order and interfaces start afresh
+                    err, order, blen = _check_shb(head, hpos)
+                    if err:
+                        self._corrupt(f"{err} after packet {frame}")
                         break
                     block_hdr = struct.Struct(order + "II").unpack_from
                     epb_hdr = struct.Struct(order + "IIIII").unpack_from
                     u32 = struct.Struct(order + "I").unpack_from
+                    epb_full = struct.Struct(order + "IIIIIII").unpack_from
                     interfaces = []
                     bad_iface_warned = set()
-                    btype = _PCAPNG_SHB
                 elif blen < 12 or blen & 3 or blen > MAX_BLOCK or blen < _MIN_BLOCK.get(btype, 12):
                     self._corrupt(f"pcapng block after packet {frame} has an impossible length {blen}")
                     break
-                if btype in _KEPT_BLOCKS or btype == _PCAPNG_SHB:
-                    if len(buf) - pos < blen:
-                        buf = more(buf, pos, blen)
-                        pos = 0
-                        if len(buf) < blen:
-                            if btype in (_EPB, _SPB, _PB):
-                                self._truncated(frame + 1)
-                            else:
-                                self._truncated_block(frame)
+                if btype not in _KEPT_BLOCKS and btype != _PCAPNG_SHB:
+                    # A block we have no use for: stream past it (never holding it), then check its
+                    # trailing length.  ``head`` holds its first 12 bytes.
+                    if head is buf:
+                        pos += 12
+                    if blen == 12:
+                        tail = head[hpos + 8 : hpos + 12]
+                    else:
+                        skipped = self._discard(buf, pos, blen - 16)
+                        if skipped is None:
+                            self._truncated_block(frame)
                             break
-                    end = pos + blen
-                    if u32(buf, end - 4)[0] != blen:
-                        self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
-                        break
-                else:  # a block we have no use for: stream past it, checking its trailing length
-                    skipped = self._discard(buf, pos, blen - 4)
-                    if skipped is not None:
                         buf, pos = skipped
-                        if len(buf) - pos < 4:
-                            buf = more(buf, pos, 4)
-                            pos = 0
-                    if skipped is None or len(buf) - pos < 4:
-                        self._truncated_block(frame)
-                        break
-                    if u32(buf, pos)[0] != blen:
+                        tail, buf, pos = take(buf, pos, 4)
+                        size = len(buf)
+                        if len(tail) < 4:
+                            self._truncated_block(frame)
+                            break
+                    if u32(tail, 0)[0] != blen:
                         self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
                         break
-                    pos += 4
                     continue
+                if head is not buf:  # the block straddles a read boundary: gather the rest of it
+                    rest, buf, pos = take(buf, pos, blen - 12)
+                    size = len(buf)
+                    data = head + rest
+                    start = 0
+                else:
+                    start = pos
+                    pos += blen
+                    data = buf
+                    if pos > size:
+                        data, buf, pos = take(buf, start, blen)
+                        size = len(buf)
+                        start = 0
+                if len(data) - start < blen:
+                    if btype in (_EPB, _SPB, _PB):
+                        self._truncated(frame + 1)
+                    else:
+                        self._truncated_block(frame)
+                    break
+                # data[start : start + blen] is the whole block
+                if u32(data, start + blen - 4)[0] != blen:
+                    self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
+                    break
 
                 if btype == _EPB or btype == _PB:
                     if btype == _EPB:
-                        ifid, ts_hi, ts_lo, caplen, _origlen = epb_hdr(buf, pos + 8)
+                        ifid, ts_hi, ts_lo, caplen, _origlen = epb_hdr(data, start + 8)
                     else:
-                        ifid_drops, ts_hi, ts_lo, caplen, _origlen = epb_hdr(buf, pos + 8)
+                        ifid_drops, ts_hi, ts_lo, caplen, _origlen = epb_hdr(data, start + 8)
                         ifid = (ifid_drops >> 16) if order == ">" else (ifid_drops & 0xFFFF)
                     if caplen > MAX_PACKET or caplen > blen - 32:
                         self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes in a {blen}-byte block")
                         break
                     frame += 1
                     self.packets = frame
-                    start = pos + 28
-                    pos = end
                     if ifid >= len(interfaces):
                         self._bad_interface(ifid, frame, bad_iface_warned)
                         continue
                     iface = interfaces[ifid]
-                    units = iface.units
-                    time = ((ts_hi << 32) | ts_lo) / units
+                    time = ((ts_hi << 32) | ts_lo) / iface.units
                     if iface.offset:
                         time += iface.offset
                     last_time = time
@@ -457,16 +554,14 @@ class CaptureReader:
                         self.start = time
                     decode = iface.decode
                     if decode is not None:
-                        seg = decode(buf, start, start + caplen, frame, time)
+                        seg = decode(data, start + 28, start + 28 + caplen, frame, time)
                         if seg is not None:
                             yield seg
                 elif btype == _SPB:
-                    origlen = u32(buf, pos + 8)[0]
+                    origlen = u32(data, start + 8)[0]
                     caplen = min(origlen, blen - 16, MAX_PACKET)
                     frame += 1
                     self.packets = frame
-                    start = pos + 12
-                    pos = end
                     if not interfaces:
                         self._bad_interface(0, frame, bad_iface_warned)
                         continue
@@ -474,18 +569,15 @@ class CaptureReader:
                         self.start = last_time
                     decode = interfaces[0].decode
                     if decode is not None:  # no timestamp in a simple packet block: reuse the last one
-                        seg = decode(buf, start, start + caplen, frame, last_time)
+                        seg = decode(data, start + 12, start + 12 + caplen, frame, last_time)
                         if seg is not None:
                             yield seg
                 elif btype == _IDB:
-                    iface = _parse_idb(buf, pos, blen, order)
+                    iface = _parse_idb(data, start, blen, order)
                     interfaces.append(iface)
                     self.link_types.append(iface.link_type)
                     if iface.decode is None:
                         self._warn_link_type(iface.link_type, f"interface {len(interfaces) - 1}")
-                    pos = end
-                else:  # SHB
-                    pos = end
         finally:
             self.close()
 
@@ -547,7 +639,7 @@ def open_capture(path: str) -> CaptureReader:
     Raises CaptureError if the input is unusable from the start.
     """
     warnings: list[str] = []
-    source, name = _open_source(path)
+    source, name = _open_source(path, warnings)
     reader = CaptureReader(source, name, warnings)
     try:
         reader._open()
