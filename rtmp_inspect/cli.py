@@ -171,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"rtmp-inspect: {exc}\n")
         return EXIT_BAD_INPUT
+    if args.format is None and args.output is None and not getattr(args, "extract_flv", None) \
+            and not getattr(args, "check", False) and not args.stable and sys.stdout.isatty() \
+            and sys.stdin.isatty() and "-" not in args.captures:
+        from .ui.app import run_tui  # only the TUI path imports Textual
+
+        return run_tui(args.captures, args.decode_as)
     out: IO[str]
     opened = None
     try:
