@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE instead of stdout")
     parser.add_argument("--extract-flv", metavar="DIR", help="write one FLV file per media stream into DIR and "
                         "print their paths, one per line")
+    parser.add_argument("--check", action="store_true", help="protocol checks: print the findings of every flow "
+                        "with a verdict; exit status 1 when any error was found")
     parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
                         help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
     parser.add_argument("--stable", action="store_true",
@@ -89,6 +91,8 @@ def _capture_head(path: str, reader: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if getattr(args, "check", False):
+        return run_check(args, out, err)
     if args.extract_flv is not None:
         return run_extract_flv(args, out, err)
     fmt = args.format or "text"
@@ -121,6 +125,24 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
                       f"{analyzer.tcp_flows} TCP flows)\n")
     return status
+
+
+def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """--check: findings grouped by flow with each flow's verdict; exit 1 when any error-severity finding."""
+    from .analysis.expert import CheckSink, check_report
+
+    errors = 0
+    for path in args.captures:
+        reader, analyzer = analyze(path, CheckSink(), args.decode_as)
+        text, found = check_report(path, analyzer.sessions, list(reader.warnings))
+        out.write(text)
+        errors += found
+        for warning in reader.warnings:
+            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+        if not analyzer.sessions:
+            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
+                      f"{analyzer.tcp_flows} TCP flows)\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
 
 
 def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

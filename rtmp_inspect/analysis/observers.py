@@ -17,7 +17,9 @@ from .media_stats import StreamStatistics  # noqa: E402
 
 OBSERVER_CLASSES.append(StreamStatistics)
 
+from .expert import ExpertChecks  # noqa: E402
 
+OBSERVER_CLASSES.append(ExpertChecks)
 
 
 def make_observers(session: Any) -> list:
