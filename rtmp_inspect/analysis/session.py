@@ -4,6 +4,7 @@ the command state, and the records handed to the outputs.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from ..capture.segment import format_endpoint
@@ -25,6 +26,25 @@ from .records import MessageRecord, WarningRecord
 from .summary import summarize
 
 C2S, S2C = "c2s", "s2c"
+
+# Media configuration messages (AVC/AAC sequence headers and the like: byte 1 is 0) repeat byte for byte in
+# every session of a server and decoding them (SPS parsing) is costly: their decoded payloads (immutable)
+# and summaries are kept by body. Bounded; cleared when full.
+_CONFIG_CACHE: dict[tuple[int, bytes], tuple[Any, str]] = {}
+_CONFIG_CACHE_ENTRIES = 256
+_CONFIG_CACHE_MAX_BODY = 4096
+
+
+def _decode_media_config(type_id: int, body: bytes, timestamp: int) -> tuple[Any, str]:
+    key = (type_id, body)
+    hit = _CONFIG_CACHE.get(key)
+    if hit is None:
+        payload = decode_body(type_id, body, timestamp)
+        hit = (payload, summarize(type_id, payload))
+        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_ENTRIES:
+            _CONFIG_CACHE.clear()
+        _CONFIG_CACHE[key] = hit
+    return hit
 
 
 class HandshakeState:
@@ -95,6 +115,8 @@ class FlowSession:
         self.first_time: float | None = None
         self.last_time: float | None = None
         self.bytes = {C2S: 0, S2C: 0}
+        # Per direction: (stream offset just past a fed segment, its frame, its time), for the bytes not yet decoded.
+        self._frames: dict[str, deque] = {C2S: deque(), S2C: deque()}
         self.media_messages = {C2S: 0, S2C: 0}
         self.chunk_sizes: dict[str, int] = {}
         self.ended: str | None = None
@@ -127,7 +149,23 @@ class FlowSession:
         dir = self.direction(tcp_direction)
         self._touch(frame, time)
         self.bytes[dir] += len(data)
-        return self._handle(dir, self.decoders[dir].receive_data(data), frame, time)
+        decoder = self.decoders[dir]
+        start = decoder.received_offset
+        frames = self._frames[dir]
+        frames.append((start + len(data), frame, time))
+        records = self._handle(dir, decoder.receive_data(data), frame, time, start)
+        # Keep only the frames that may still hold the last byte of a message not yet decoded.
+        consumed = decoder.offset
+        while len(frames) > 1 and frames[0][0] <= consumed:
+            frames.popleft()
+        return records
+
+    def _frame_of(self, dir: str, end_offset: int) -> tuple[int, float] | None:
+        """The frame (and its time) that carried the byte just before `end_offset`, if still known."""
+        for frame_end, frame, time in self._frames[dir]:
+            if frame_end >= end_offset:
+                return frame, time
+        return None
 
     def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
         dir = self.direction(tcp_direction)
@@ -145,13 +183,20 @@ class FlowSession:
                 out.append(warning)
         return out
 
-    def _handle(self, dir: str, events: list, frame: int, time: float) -> list:
+    def _handle(self, dir: str, events: list, frame: int, time: float, feed_start: int | None = None) -> list:
         out: list = []
         rel_time = round(time - self.capture_start, 6)
         for event in events:
             kind = type(event)
             if kind is Message:
-                record = self._message(dir, event, frame, rel_time)
+                message_frame, message_time = frame, rel_time
+                if feed_start is not None and event.end_offset <= feed_start:
+                    # Decoded late (the decoder had to find its place first): credit the frame that
+                    # really carried the message's last byte, as Wireshark numbers it.
+                    found = self._frame_of(dir, event.end_offset)
+                    if found is not None:
+                        message_frame, message_time = found[0], round(found[1] - self.capture_start, 6)
+                record = self._message(dir, event, message_frame, message_time)
                 out.append(record)
                 for observer in self.observers:
                     for warning in observer.observe(record):
@@ -183,13 +228,22 @@ class FlowSession:
         return out
 
     def _message(self, dir: str, message: Message, frame: int, time: float) -> MessageRecord:
-        payload = decode_body(message.type_id, message.body, message.timestamp)
+        type_id = message.type_id
+        body = message.body
         index = self.message_count
         self.message_count += 1
-        if message.type_id in (8, 9):
+        if type_id == 8 or type_id == 9:
             self.media_messages[dir] += 1
-        elif isinstance(payload, AmfPayload) and payload.is_command:
-            self.state.on_command(payload, dir, message.stream_id, frame, time, index)
+            if len(body) >= 2 and body[1] == 0 and len(body) <= _CONFIG_CACHE_MAX_BODY:
+                payload, summary = _decode_media_config(type_id, body, message.timestamp)
+            else:
+                payload = decode_body(type_id, body, message.timestamp)
+                summary = summarize(type_id, payload)
+        else:
+            payload = decode_body(type_id, body, message.timestamp)
+            if isinstance(payload, AmfPayload) and payload.is_command:
+                self.state.on_command(payload, dir, message.stream_id, frame, time, index)
+            summary = summarize(type_id, payload)
         return MessageRecord(
             self.id,
             index,
@@ -199,10 +253,10 @@ class FlowSession:
             message.csid,
             message.stream_id,
             message.timestamp,
-            message.type_id,
-            len(message.body),
+            type_id,
+            len(body),
             payload,
-            summarize(message.type_id, payload),
+            summary,
             message.offset,
             message.end_offset,
             message.chunks,

@@ -80,6 +80,10 @@ class JsonDocumentSink:
 class JsonLinesSink:
     """One JSON object per line, written as decoding goes; holds nothing per message."""
 
+    # Everything about a flow is written by flow_finished: the analysis need not keep finished sessions
+    # (`end` only counts them).
+    keeps_finished_sessions = False
+
     def __init__(self, out: IO[str]) -> None:
         self.out = out
 

@@ -2,17 +2,77 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from ..analysis.records import MessageRecord
 from ..rtmp.amf_values import amf_to_json
-from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl, type_name
+from ..rtmp.codec_config import jsonable
+from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header
+from ..rtmp.messages import TYPE_NAMES, Aggregate, AmfPayload, Control, SharedObject, UserControl, type_name
+
+# One encoder, made once: json.dumps with these options would build a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
 
 def dumps(value: Any) -> str:
     """Deterministic, ASCII-only JSON: capture strings can never carry raw control or bidi characters."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODE(value)
+
+
+# The compact media JSON, built straight from the fields: the same dict as
+# {k: v for k, v in payload.to_json().items() if v is not None and v != [] and v is not False}
+# but without converting the (mostly None or empty) fields first. Only for the classes whose to_json
+# is the one this mirrors; anything else takes the generic path.
+_MEDIA_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (AudioInfo, VideoInfo)}
+_MEDIA_TO_JSON = {AudioInfo: AudioInfo.to_json, VideoInfo: VideoInfo.to_json}
+_PLAIN = frozenset((int, str, bool))
+
+
+# Compact JSON of configuration payloads (sequence headers), by payload identity: the analysis shares one
+# payload object between identical configuration messages (see analysis/session.py). The entry holds the
+# payload, so its id cannot be reused while cached. Callers get a shallow copy.
+_CONFIG_JSON: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _compact(payload: Any) -> dict[str, Any]:
+    if is_sequence_header(payload):
+        hit = _CONFIG_JSON.get(id(payload))
+        if hit is None:
+            if len(_CONFIG_JSON) >= 256:
+                _CONFIG_JSON.clear()
+            hit = _CONFIG_JSON[id(payload)] = (payload, _build_compact(payload))
+        return dict(hit[1])
+    return _build_compact(payload)
+
+
+def _build_compact(payload: Any) -> dict[str, Any]:
+    cls = type(payload)
+    names = _MEDIA_FIELDS.get(cls)
+    if names is None or cls.to_json is not _MEDIA_TO_JSON[cls]:
+        return {k: v for k, v in payload.to_json().items() if v is not None and v != [] and v is not False}
+    out: dict[str, Any] = {}
+    for name in names:
+        v = getattr(payload, name)
+        if v is None or v is False or v == ():
+            continue
+        if type(v) not in _PLAIN:
+            v = jsonable(v)
+            if v is None or v == [] or v is False:
+                continue
+        out[name] = v
+    summary = payload.summary()
+    if summary is not None and summary != [] and summary is not False:
+        out["summary"] = summary
+    codec = codec_name(payload)
+    if codec is not None:
+        out["codec"] = codec
+    if cls is VideoInfo and is_keyframe(payload):
+        out["keyframe"] = True
+    if is_sequence_header(payload):
+        out["sequence_header"] = True
+    return out
 
 
 def message_to_json(record: MessageRecord) -> dict[str, Any]:
@@ -26,7 +86,7 @@ def message_to_json(record: MessageRecord) -> dict[str, Any]:
         "timestamp": record.timestamp,
         "type_id": record.type_id,
         "length": record.length,
-        "type": type_name(record.type_id),
+        "type": TYPE_NAMES.get(record.type_id) or type_name(record.type_id),
     }
     payload = record.payload
     if isinstance(payload, AmfPayload):
@@ -57,7 +117,7 @@ def message_to_json(record: MessageRecord) -> dict[str, Any]:
             out["decode_error"] = payload.error
     elif payload is not None:
         # Leave out fields that do not apply to this codec or packet: they are most of the bytes otherwise.
-        out["media"] = {k: v for k, v in payload.to_json().items() if v is not None and v != [] and v is not False}
+        out["media"] = _compact(payload)
     out["summary"] = record.summary
     out["chunks"] = record.chunks
     out["fmt"] = record.first_fmt

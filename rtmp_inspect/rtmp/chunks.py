@@ -78,6 +78,9 @@ class ChunkDecoder:
         self._base = 0  # stream offset of _buf[0]
         self._streams: dict[int, _ChunkStream] = {}
         self._pending_bytes = 0
+        # Stream offset the buffer must reach before the chunk at the read position can be complete
+        # (0: unknown). Saves re-parsing a chunk header for every TCP segment of a large chunk.
+        self._wait = 0
         self.chunk_size = chunk_size or DEFAULT_CHUNK_SIZE
         self.chunk_size_inferred = False
         self.version: int | None = None
@@ -103,6 +106,11 @@ class ChunkDecoder:
         return self._base + self._pos
 
     @property
+    def received_offset(self) -> int:
+        """Stream offset just past the last byte received (decoded or still buffered)."""
+        return self._base + len(self._buf)
+
+    @property
     def in_handshake(self) -> bool:
         return self._phase in (_HS0, _HS1, _HS2)
 
@@ -120,6 +128,8 @@ class ChunkDecoder:
             self._pos = 0
         buf += data
         events: list[Event] = []
+        if self._wait and self._base + len(buf) < self._wait and self._phase == _CHUNKS:
+            return events
         while True:
             phase = self._phase
             if phase == _CHUNKS:
@@ -140,6 +150,7 @@ class ChunkDecoder:
         if self._phase == _ENCRYPTED:
             return events
         lost_at = self.offset
+        self._wait = 0
         # Whatever is buffered but undecoded sits before the gap and can never complete.
         self._drop_buffer()
         self._base += size
@@ -178,6 +189,12 @@ class ChunkDecoder:
                     f"capture ends inside a message: {left} undecoded bytes, {incomplete} incomplete message(s)",
                 )
             )
+        # Let go of the decoded bytes (up to COMPACT_THRESHOLD of them): finished sessions stay in memory
+        # until the end of the capture, and with thousands of them those buffers add up.
+        if self._pos:
+            del self._buf[: self._pos]
+            self._base += self._pos
+            self._pos = 0
         return events
 
     # -- handshake ---------------------------------------------------------------------------
@@ -232,6 +249,10 @@ class ChunkDecoder:
         if avail < 1:
             return False
         b0 = buf[pos]
+        if b0 > 0xC1:  # fmt 3 with a one-byte chunk stream id: most likely the next piece of a message
+            stream = self._streams.get(b0 & 0x3F)
+            if stream is not None and stream.body is not None and not stream.extended:
+                return self._continuations(b0, stream, buf, pos, events)
         fmt = b0 >> 6
         csid = b0 & 0x3F
         head = 1
@@ -342,6 +363,7 @@ class ChunkDecoder:
         else:
             payload = min(stream.remaining, self.chunk_size)
         if avail < need + payload:
+            self._wait = self._base + pos + need + payload
             return False
         # The whole chunk is here: commit.
         if new_message:
@@ -379,6 +401,57 @@ class ChunkDecoder:
                     )
                 )
         return True
+
+    def _continuations(self, b0: int, stream: _ChunkStream, buf: bytearray, pos: int, events: list[Event]) -> bool:
+        """Fast path of `_next_chunk` for fmt 3 continuation chunks (one-byte header, no extended
+        timestamp) of the message in progress on one chunk stream: decodes as many as are buffered
+        back to back, with exactly the effects the general path would have chunk by chunk."""
+        size = self.chunk_size
+        body = stream.body
+        remaining = stream.remaining
+        chunks = stream.chunks
+        buf_end = len(buf)
+        done = False
+        while True:
+            payload = remaining if remaining < size else size
+            end = pos + 1 + payload
+            if end > buf_end:
+                self._wait = self._base + end
+                break
+            body += buf[pos + 1 : end]
+            remaining -= payload
+            chunks += 1
+            offset = pos
+            pos = end
+            done = True
+            if remaining == 0:
+                stream.remaining = 0
+                stream.chunks = chunks
+                self._pos = pos
+                self._pending_bytes -= len(body) - payload
+                self._complete(b0 & 0x3F, stream, events)
+                return True
+            self._pending_bytes += payload
+            if self._pending_bytes > MAX_PENDING_BYTES:
+                stream.remaining = remaining
+                stream.chunks = chunks
+                self._pos = pos
+                dropped = self._drop_partial_messages()
+                events.append(
+                    Violation(
+                        "limit.pending-bytes",
+                        "error",
+                        self._base + offset,
+                        f"more than {MAX_PENDING_BYTES} bytes in incomplete messages; dropped {dropped}",
+                    )
+                )
+                return True
+            if pos >= buf_end or buf[pos] != b0:
+                break
+        stream.remaining = remaining
+        stream.chunks = chunks
+        self._pos = pos
+        return done
 
     def _complete(self, csid: int, stream: _ChunkStream, events: list[Event]) -> None:
         body = bytes(stream.body)
@@ -451,6 +524,7 @@ class ChunkDecoder:
     # -- losing and finding sync -------------------------------------------------------------
 
     def _drop_buffer(self) -> None:
+        self._wait = 0
         self._base += len(self._buf)
         self._buf = bytearray()
         self._pos = 0
@@ -466,6 +540,7 @@ class ChunkDecoder:
         return dropped
 
     def _lose_sync(self) -> None:
+        self._wait = 0
         self._drop_partial_messages()
         self._pos += 1  # search from the next byte on
         self._phase = _RESYNC
@@ -486,6 +561,7 @@ class ChunkDecoder:
             self._pos += skip
             return False
         start, chunk_size, inferred = found
+        self._wait = 0
         skipped = start - self._pos
         self._pos = start
         self._streams.clear()
