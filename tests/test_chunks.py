@@ -267,3 +267,16 @@ def test_chunk_size_one_decodes_in_linear_time():
     data = message_chunks(2, 1, set_chunk_size(1)) + message_chunks(6, 9, body, chunk_size=1)
     [_, video] = messages(decode(data))
     assert video.body == body and video.chunks == 200_000
+
+
+def test_after_a_gap_fmt1_headers_keep_the_message_stream_id_and_timestamp_base():
+    decoder = ChunkDecoder(expect_handshake=False, chunk_size=128, at_chunk_boundary=True)
+    events = decoder.receive_data(chunk_header(0, 6, 5000, 10, 9, 7) + b"k" * 10)
+    events += decoder.receive_gap(500)
+    after = b"".join(chunk_header(1, 6, 40, 20, 9) + bytes([i]) * 20 for i in range(30))
+    events += decoder.receive_data(after) + decoder.finish()
+    video = messages(events)[1:]
+    assert len(video) >= 25
+    assert all(m.stream_id == 7 and m.inferred for m in video)
+    stamps = [m.timestamp for m in video]
+    assert stamps == list(range(stamps[0], stamps[0] + 40 * len(stamps), 40)) and stamps[0] > 5000

@@ -77,6 +77,8 @@ class ChunkDecoder:
         self._pos = 0  # read position in _buf
         self._base = 0  # stream offset of _buf[0]
         self._streams: dict[int, _ChunkStream] = {}
+        # (message stream id, timestamp) per chunk stream from before a resynchronisation, used as hints.
+        self._hints: dict[int, tuple[int, int]] = {}
         self._pending_bytes = 0
         # Stream offset the buffer must reach before the chunk at the read position can be complete
         # (0: unknown). Saves re-parsing a chunk header for every TCP segment of a large chunk.
@@ -297,6 +299,11 @@ class ChunkDecoder:
             stream = self._streams[csid] = _ChunkStream()
             if fmt == 1:
                 stream.inferred = True
+                hint = self._hints.get(csid)
+                if hint is not None:
+                    # Seen before a gap: the message stream id carries over; the timestamp base is the
+                    # last one known, short by the deltas of whatever the gap swallowed.
+                    stream.stream_id, stream.timestamp = hint
                 if not self._unknown_streams_expected:
                     events.append(
                         Violation(
@@ -564,6 +571,7 @@ class ChunkDecoder:
         self._wait = 0
         skipped = start - self._pos
         self._pos = start
+        self._hints.update((csid, (st.stream_id, st.timestamp)) for csid, st in self._streams.items() if st.length >= 0)
         self._streams.clear()
         self._unknown_streams_expected = True
         self.chunk_size = chunk_size
