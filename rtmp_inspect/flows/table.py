@@ -55,6 +55,7 @@ _SYN = 0x02
 _RST = 0x04
 _ACK = 0x10
 
+DEFAULT_MAX_ENDED = 4096
 DEFAULT_MAX_FLOWS = 100_000
 
 
@@ -142,7 +143,9 @@ class FlowTable:
         history: int = DEFAULT_HISTORY,
     ) -> None:
         self.max_flows = max_flows
-        self.max_ended = max_flows if max_ended is None else max_ended
+        # Ended flows are remembered only to absorb their trailing ACKs and FINs: a few thousand is plenty,
+        # and keeping every one costs memory that grows with the number of connections.
+        self.max_ended = min(max_flows, DEFAULT_MAX_ENDED) if max_ended is None else max_ended
         self._stream_opts = {"max_buffer": max_buffer, "max_pieces": max_pieces, "history": history}
         # (src, sport, dst, dport) -> (flow, direction of a segment with that key)
         self._keys: dict[tuple, tuple[Flow, int]] = {}
