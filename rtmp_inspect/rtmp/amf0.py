@@ -72,37 +72,18 @@ class Amf0Decoder:
         self.state = state
         self.references: list[Any] = []
         self._amf3: Amf3Decoder | None = None
-        self._dispatch = {
-            NUMBER_MARKER: self._read_number,
-            BOOLEAN_MARKER: self._read_boolean,
-            STRING_MARKER: self._read_string,
-            OBJECT_MARKER: self._read_object,
-            MOVIECLIP_MARKER: self._read_movieclip,
-            NULL_MARKER: lambda at: None,
-            UNDEFINED_MARKER: lambda at: UNDEFINED,
-            REFERENCE_MARKER: self._read_reference,
-            ECMA_ARRAY_MARKER: self._read_ecma_array,
-            STRICT_ARRAY_MARKER: self._read_strict_array,
-            DATE_MARKER: self._read_date,
-            LONG_STRING_MARKER: self._read_long_string,
-            UNSUPPORTED_MARKER: lambda at: UNSUPPORTED,
-            RECORDSET_MARKER: lambda at: RECORDSET,
-            XML_DOCUMENT_MARKER: self._read_xml,
-            TYPED_OBJECT_MARKER: self._read_typed_object,
-            AVMPLUS_MARKER: self._read_avmplus,
-        }
 
     def read_value(self) -> Any:
         state = self.state
         at = state.pos
         marker = state.u8("AMF0 type marker")
         state.count(at=at)
-        reader = self._dispatch.get(marker)
+        reader = _DISPATCH.get(marker)
         if reader is None:
             if marker == OBJECT_END_MARKER:
                 raise DecodeError(at, "unexpected-marker", "object-end marker (0x09) outside an object")
             raise DecodeError(at, "unknown-marker", f"unknown AMF0 type marker 0x{marker:02x}")
-        return reader(at)
+        return reader(self, at)
 
     # -- scalars ---------------------------------------------------------------
 
@@ -216,6 +197,29 @@ class Amf0Decoder:
             items.append(self.read_value())
         state.leave()
         return items
+
+
+# Type marker -> reader, built once (not per message: a per-instance table of bound methods cost more
+# than decoding a short command body).
+_DISPATCH = {
+    NUMBER_MARKER: Amf0Decoder._read_number,
+    BOOLEAN_MARKER: Amf0Decoder._read_boolean,
+    STRING_MARKER: Amf0Decoder._read_string,
+    OBJECT_MARKER: Amf0Decoder._read_object,
+    MOVIECLIP_MARKER: Amf0Decoder._read_movieclip,
+    NULL_MARKER: lambda self, at: None,
+    UNDEFINED_MARKER: lambda self, at: UNDEFINED,
+    REFERENCE_MARKER: Amf0Decoder._read_reference,
+    ECMA_ARRAY_MARKER: Amf0Decoder._read_ecma_array,
+    STRICT_ARRAY_MARKER: Amf0Decoder._read_strict_array,
+    DATE_MARKER: Amf0Decoder._read_date,
+    LONG_STRING_MARKER: Amf0Decoder._read_long_string,
+    UNSUPPORTED_MARKER: lambda self, at: UNSUPPORTED,
+    RECORDSET_MARKER: lambda self, at: RECORDSET,
+    XML_DOCUMENT_MARKER: Amf0Decoder._read_xml,
+    TYPED_OBJECT_MARKER: Amf0Decoder._read_typed_object,
+    AVMPLUS_MARKER: Amf0Decoder._read_avmplus,
+}
 
 
 def decode_amf0_values(
