@@ -95,26 +95,6 @@ class Amf3Decoder:
         self.strings: list[str] = []
         self.objects: list[Any] = []
         self.traits: list[_Traits] = []
-        self._dispatch = {
-            UNDEFINED_MARKER: lambda at: UNDEFINED,
-            NULL_MARKER: lambda at: None,
-            FALSE_MARKER: lambda at: False,
-            TRUE_MARKER: lambda at: True,
-            INTEGER_MARKER: self._read_integer,
-            DOUBLE_MARKER: self._read_double,
-            STRING_MARKER: self._read_string_value,
-            XML_DOC_MARKER: self._read_xml_doc,
-            DATE_MARKER: self._read_date,
-            ARRAY_MARKER: self._read_array,
-            OBJECT_MARKER: self._read_object,
-            XML_MARKER: self._read_xml,
-            BYTE_ARRAY_MARKER: self._read_byte_array,
-            VECTOR_INT_MARKER: self._read_vector_int,
-            VECTOR_UINT_MARKER: self._read_vector_uint,
-            VECTOR_DOUBLE_MARKER: self._read_vector_double,
-            VECTOR_OBJECT_MARKER: self._read_vector_object,
-            DICTIONARY_MARKER: self._read_dictionary,
-        }
 
     # -- entry point ---------------------------------------------------------
 
@@ -123,10 +103,10 @@ class Amf3Decoder:
         at = state.pos
         marker = state.u8("AMF3 type marker")
         state.count(at=at)
-        reader = self._dispatch.get(marker)
+        reader = _DISPATCH.get(marker)
         if reader is None:
             raise DecodeError(at, "unknown-marker", f"unknown AMF3 type marker 0x{marker:02x}")
-        return reader(at)
+        return reader(self, at)
 
     # -- primitives ------------------------------------------------------------
 
@@ -366,6 +346,29 @@ class Amf3Decoder:
             pairs.append((key, self.read_value()))
         state.leave()
         return dictionary
+
+
+# Type marker -> reader, built once rather than per message.
+_DISPATCH = {
+    UNDEFINED_MARKER: lambda self, at: UNDEFINED,
+    NULL_MARKER: lambda self, at: None,
+    FALSE_MARKER: lambda self, at: False,
+    TRUE_MARKER: lambda self, at: True,
+    INTEGER_MARKER: Amf3Decoder._read_integer,
+    DOUBLE_MARKER: Amf3Decoder._read_double,
+    STRING_MARKER: Amf3Decoder._read_string_value,
+    XML_DOC_MARKER: Amf3Decoder._read_xml_doc,
+    DATE_MARKER: Amf3Decoder._read_date,
+    ARRAY_MARKER: Amf3Decoder._read_array,
+    OBJECT_MARKER: Amf3Decoder._read_object,
+    XML_MARKER: Amf3Decoder._read_xml,
+    BYTE_ARRAY_MARKER: Amf3Decoder._read_byte_array,
+    VECTOR_INT_MARKER: Amf3Decoder._read_vector_int,
+    VECTOR_UINT_MARKER: Amf3Decoder._read_vector_uint,
+    VECTOR_DOUBLE_MARKER: Amf3Decoder._read_vector_double,
+    VECTOR_OBJECT_MARKER: Amf3Decoder._read_vector_object,
+    DICTIONARY_MARKER: Amf3Decoder._read_dictionary,
+}
 
 
 def decode_amf3_values(
