@@ -4,22 +4,18 @@ An observer is made per session with `Observer(session)` and has:
 - `observe(record: MessageRecord) -> list[WarningRecord]`, called for each message in decoding order;
 - `finish() -> list[WarningRecord]`, called once when the flow ends;
 - `to_json() -> dict`, merged into the flow's JSON (keys must not clash with other observers').
-Warnings are made with `session.warn(...)`-compatible WarningRecord objects (the session adds them to its list).
+Observers build their WarningRecords themselves; the session adds them to its list.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-OBSERVER_CLASSES: list[type] = []
+from .expert import ExpertChecks
+from .media_stats import StreamStatistics
 
-from .media_stats import StreamStatistics  # noqa: E402
-
-OBSERVER_CLASSES.append(StreamStatistics)
-
-from .expert import ExpertChecks  # noqa: E402
-
-OBSERVER_CLASSES.append(ExpertChecks)
+# Statistics first: the expert checks and the verdict read what it measured.
+OBSERVER_CLASSES: list[type] = [StreamStatistics, ExpertChecks]
 
 
 def make_observers(session: Any) -> list:
