@@ -68,10 +68,25 @@ async def _loaded(app: RtmpInspectApp, pilot) -> None:
     while not app.timeline.finished and time.monotonic() < deadline:
         await pilot.pause(0.05)
     await pilot.pause(0.2)  # one poll of the model, and the details timer
+    await _quiet(app, pilot)
+
+
+async def _quiet(app: RtmpInspectApp, pilot, limit: float = 10.0) -> None:
+    """Wait until the details pane has content and stops changing: on a loaded machine the
+    details timer and the worker can lag well behind a fixed pause."""
+    deadline = time.monotonic() + limit
+    last = None
+    while time.monotonic() < deadline:
+        await pilot.pause(0.1)
+        shown = list(app.query_one(DetailsTree).lines_text)
+        if shown and shown == last:
+            return
+        last = shown
 
 
 async def _settle(pilot) -> None:
     await pilot.pause(0.15)
+    await _quiet(pilot.app, pilot)
 
 
 def _status(app: RtmpInspectApp) -> str:

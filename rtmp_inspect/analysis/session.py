@@ -24,6 +24,7 @@ from ..rtmp.messages import AmfPayload, decode_body
 from .commands import SessionState
 from .records import MessageRecord, WarningRecord
 from .summary import summarize
+from .verdict import verdict
 
 C2S, S2C = "c2s", "s2c"
 
@@ -268,24 +269,8 @@ class FlowSession:
     # -- what the outputs show about the whole flow --------------------------------------------
 
     def outcome(self) -> str:
-        """A short description of how the session went, for headers and tables."""
-        state = self.state
-        parts = []
-        if self.handshake.encrypted:
-            return "RTMPE (encrypted)"
-        if state.app is not None:
-            parts.append(f"app={state.app}")
-        for stream in state.streams.values():
-            if stream.role:
-                parts.append(f"{stream.role} {stream.name}")
-        errors = [s for s in state.statuses if s.level == "error"]
-        if errors:
-            parts.append(f"failed: {errors[0].code}")
-        elif state.errors:
-            parts.append(f"failed: {state.errors[0].name} answered _error")
-        elif state.connect is not None and state.connect_result is None:
-            parts.append("connect unanswered")
-        return ", ".join(parts) if parts else "no commands seen"
+        """The session's verdict: one line saying what it did and whether it worked."""
+        return verdict(self)
 
     def to_json_header(self) -> dict[str, Any]:
         return {
@@ -305,7 +290,6 @@ class FlowSession:
             "message_count": self.message_count,
             "chunk_size": {d: self.decoders[d].chunk_size for d in (C2S, S2C)},
             "ended": self.ended,
-            "outcome": self.outcome(),
             "session": self.state.to_json(),
             "streams": [s.to_json() for s in sorted(self.state.streams.values(), key=lambda s: s.stream_id)],
             **{key: value for observer in self.observers for key, value in observer.to_json().items()},
