@@ -10,11 +10,13 @@ import sys
 from typing import IO, Any
 
 from . import __version__
+from .analysis.driver import run_capture
 from .analysis.pipeline import Analyzer
 from .capture.reader import CaptureError, open_capture
 from .export.json_export import JsonDocumentSink, JsonLinesSink
 from .export.stable import stabilize
 from .export.text import TextSink
+from .progress import Progress
 from .textsafe import escape
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "with a verdict; exit status 1 when any error was found")
     parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
                         help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
+    parser.add_argument("--tls-keylog", metavar="FILE", help="decrypt RTMPS with this TLS key log (NSS format, "
+                        "as written through SSLKEYLOGFILE)")
     parser.add_argument("--stable", action="store_true",
                         help="JSON without what changes between two captures of one scenario (times, frames, "
                         "client ports, handshake randoms), each direction's messages listed apart")
@@ -68,20 +72,20 @@ def capture_json(path: str, reader: Any, analyzer: Analyzer) -> dict[str, Any]:
 def analyze(path: str, sink: Any, decode_as: list[int]) -> tuple[Any, Analyzer]:
     """Run one capture through the pipeline into `sink`. Raises CaptureError for unusable input."""
     reader = open_capture(path)
+    progress = Progress(sys.stderr, reader.progress, f"rtmp-inspect: {escape(path)}")
+
+    def on_start() -> None:
+        if hasattr(sink, "capture"):
+            sink.capture(_capture_head(path, reader))
+
+    def tick(segments: int) -> bool:
+        progress.tick(reader.packets)
+        return True
+
     try:
-        analyzer: Analyzer | None = None
-        for segment in reader.segments():
-            if analyzer is None:
-                analyzer = Analyzer(sink, reader.start or segment.time, decode_as)
-                if hasattr(sink, "capture"):
-                    sink.capture(_capture_head(path, reader))
-            analyzer.add(segment)
-        if analyzer is None:
-            analyzer = Analyzer(sink, reader.start or 0.0, decode_as)
-            if hasattr(sink, "capture"):
-                sink.capture(_capture_head(path, reader))
-        analyzer.finish()
+        analyzer = run_capture(reader, sink, decode_as, tick, on_start)
     finally:
+        progress.done()
         reader.close()
     return reader, analyzer
 
@@ -190,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")
+        from .tls.keylog import KeyLogError, load_keylog, use_keylog
+
+        use_keylog(None)  # each run uses its own --tls-keylog only
+        if args.tls_keylog:
+            try:
+                use_keylog(load_keylog(args.tls_keylog))
+            except (OSError, KeyLogError) as exc:
+                raise UsageError(f"--tls-keylog: {exc}") from None
     except UsageError as exc:
         sys.stderr.write(f"rtmp-inspect: {exc}\n")
         return EXIT_BAD_INPUT

@@ -6,12 +6,12 @@ holds nothing, and a whole-document output decides itself what to keep.
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 from ..capture.segment import TcpSegment
 from ..flows.events import FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
 from ..flows.table import FlowTable
-from .detect import DEFAULT_PORTS, FlowDetector
+from .detect import DEFAULT_PORTS, FlowDetector, Verdict
 from .records import MessageRecord, WarningRecord
 from .session import FlowSession
 
@@ -23,11 +23,31 @@ class Sink(Protocol):
     def flow_finished(self, session: FlowSession) -> None: ...
 
 
+class FinishedSession:
+    """What is kept of a finished session for a sink that does not need it any more: its id."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, flow_id: int) -> None:
+        self.id = flow_id
+
+
 class Analyzer:
     """Feed it segments in capture order; it calls the sink as RTMP is decoded."""
 
-    def __init__(self, sink: Sink, capture_start: float, decode_as: Iterable[int] = ()) -> None:
+    def __init__(self, sink: Sink, capture_start: float, decode_as: Iterable[int] = (),
+                 tls_keylog: Any = None) -> None:
         self.sink = sink
+        # RTMPS and RTMPT: a carrier per TLS / HTTP TCP flow turns its bytes into events of a virtual flow
+        # (the plaintext, the joined tunnel) that is detected and decoded below like any TCP flow.
+        if tls_keylog is None:
+            from ..tls.keylog import process_keylog
+
+            tls_keylog = process_keylog()  # --tls-keylog, for every analysis run in this process
+        self.tls_keylog = tls_keylog
+        self._carriers: dict = {}  # TCP flow id -> carrier
+        self._rtmpt: Any = None  # rtmpt.carrier.RtmptTunnels, made on the first RTMPT flow
+        self._rtmfp: Any = None  # rtmfp.RtmfpTracker, made on the first UDP datagram (see add_udp)
         self.capture_start = capture_start
         self.rtmp_ports = frozenset(DEFAULT_PORTS | set(decode_as))
         self.table = FlowTable()
@@ -48,9 +68,20 @@ class Analyzer:
         for event in self.table.add(segment):
             self._dispatch(event)
 
+    def add_udp(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int,
+                time: float) -> None:
+        """A UDP datagram (capture.layers.udp_hook): RTMFP is recognised and listed, not decoded."""
+        if self._rtmfp is None:
+            from ..rtmfp import RtmfpTracker
+
+            self._rtmfp = RtmfpTracker(self)
+        self._rtmfp.add(src, sport, dst, dport, payload, frame, time)
+
     def finish(self) -> None:
         for event in self.table.flush():
             self._dispatch(event)
+        if self._rtmfp is not None:
+            self._rtmfp.finish()
         # Flows still undecided at the end: decide with what was seen.
         for tcp_id in list(self._detecting):
             self._decide(tcp_id, final=True)
@@ -58,6 +89,13 @@ class Analyzer:
             self._end(tcp_id, "end-of-capture", None, None)
 
     def _dispatch(self, event) -> None:
+        carrier = self._carriers.get(event.flow.id) if self._carriers else None
+        if carrier is not None:
+            if type(event) is FlowEnded:
+                del self._carriers[event.flow.id]
+            for inner in carrier.handle(event):
+                self._dispatch(inner)
+            return
         kind = type(event)
         if kind is StreamData:
             tcp_id = event.flow.id
@@ -80,8 +118,8 @@ class Analyzer:
                 if detector.add_gap(event.direction, event.frame, event.time, event.size) is not None:
                     self._decide(tcp_id, final=False)
         elif kind is FlowStarted:
-            self.tcp_flows += 1
             flow = event.flow
+            self.tcp_flows += not getattr(flow, "virtual", False)
             ports = (flow.endpoints[0][1], flow.endpoints[1][1])
             self._detecting[flow.id] = FlowDetector(ports, self.rtmp_ports)
             self._undecided_flows[flow.id] = flow
@@ -104,11 +142,17 @@ class Analyzer:
         verdict = detector.decide(final)
         if verdict is None:
             return
+        if self._open_carrier(tcp_id, detector, final):
+            return
         del self._detecting[tcp_id]
         flow = self._undecided_flows.pop(tcp_id)
+        forced = getattr(flow, "forced_client", None)  # e.g. RTMPS without keys: listed all the same
+        if not verdict.is_rtmp and forced is not None:
+            verdict = Verdict(True, forced)
         if not verdict.is_rtmp:
             return
-        session = FlowSession(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
+        session_class = getattr(flow, "session_class", None) or FlowSession
+        session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
         self.next_id += 1
         self._sessions[tcp_id] = session
         self.sink.flow_started(session)
@@ -120,6 +164,31 @@ class Analyzer:
             else:
                 self._emit(session, session.gap(direction, frame, time, payload))
 
+    def _open_carrier(self, tcp_id: int, detector: FlowDetector, final: bool) -> bool:
+        """TLS (RTMPS) or RTMPT HTTP on a TCP flow: hand the flow to a carrier and replay what was held.
+        True also while the first bytes are too few to tell (then the flow stays undecided)."""
+        flow = self._undecided_flows[tcp_id]
+        if getattr(flow, "virtual", False):
+            return False
+        from ..rtmpt.carrier import RtmptTunnels
+        from ..tls.carrier import open_tls
+
+        carrier: Any = open_tls(flow, detector.first, self.tls_keylog)
+        if carrier is None:
+            if self._rtmpt is None:
+                self._rtmpt = RtmptTunnels()
+            carrier = self._rtmpt.open(flow, detector.first)
+        if carrier == "wait":
+            return not final
+        if carrier is None:
+            return False
+        del self._detecting[tcp_id]
+        del self._undecided_flows[tcp_id]
+        self._carriers[tcp_id] = carrier
+        for inner in carrier.replay(detector.held):
+            self._dispatch(inner)
+        return True
+
     def _end(self, tcp_id: int, reason: str, frame: int | None, time: float | None) -> None:
         self._undecided_flows.pop(tcp_id, None)
         session = self._sessions.pop(tcp_id, None)
@@ -127,7 +196,12 @@ class Analyzer:
             return
         self._emit(session, session.finish(reason, frame, time))
         self.sink.flow_finished(session)
-        self._finished.append(session)
+        if getattr(self.sink, "keeps_finished_sessions", True):
+            self._finished.append(session)
+        else:
+            # A streaming sink has written all it needs: keep only the id, so memory stays flat
+            # however many flows the capture holds (`sessions` then lists stand-ins with just `id`).
+            self._finished.append(FinishedSession(session.id))
 
     def _emit(self, session: FlowSession, records: list) -> None:
         sink = self.sink

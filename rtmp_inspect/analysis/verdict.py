@@ -142,6 +142,9 @@ def _connect_verdict(session: Any, expert: Any) -> str:
 
 def verdict(session: Any) -> str:
     """One line saying what the session did and whether it worked."""
+    undecoded = getattr(session, "undecoded_reason", None)  # RTMPS without keys, RTMFP: said by their sessions
+    if undecoded:
+        return undecoded
     if session.handshake.encrypted:
         return "RTMPE (encrypted): not decoded"
     state = session.state

@@ -32,6 +32,7 @@ number of payload bytes the IP length says exist but the snap length cut off.
 from __future__ import annotations
 
 import struct
+import threading
 from typing import Callable, Optional
 
 from .segment import TcpSegment
@@ -132,11 +133,29 @@ def _gtpu(data, off, end, lim, frame, time, depth):
     return None
 
 
-def _udp(data, off, end, lim, frame, time, depth):
+# Optional, per thread: called as hook(src, sport, dst, dport, payload, frame, time) for every UDP datagram that
+# is not GTP-U (RTMFP is recognised from them). Unset, the default, UDP is skipped. Per thread, because the TUI
+# reads a capture in one thread while body loaders read it again in others (cli.analyze sets it around a read).
+_udp_local = threading.local()
+
+
+def set_udp_hook(hook: Optional[Callable[[bytes, int, bytes, int, bytes, int, float], None]]) -> None:
+    _udp_local.hook = hook
+
+
+def udp_hook() -> Optional[Callable[[bytes, int, bytes, int, bytes, int, float], None]]:
+    return getattr(_udp_local, "hook", None)
+
+
+def _udp(data, off, end, lim, frame, time, depth, src=b"", dst=b""):
     if depth >= _MAX_TUNNEL_DEPTH or end - off < 8:
         return None
     sport, dport, ulen = _UDP(data, off)
     if sport != GTPU_PORT and dport != GTPU_PORT:
+        hook = getattr(_udp_local, "hook", None)
+        if hook is not None:
+            stop = min(end, lim, off + ulen) if ulen >= 8 else min(end, lim)
+            hook(src, sport, dst, dport, data[off + 8 : stop], frame, time)
         return None
     if ulen >= 8 and off + ulen < lim:
         lim = off + ulen
@@ -170,7 +189,7 @@ def _ipv4(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
     if proto == 6:
         return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time)
     if proto == 17:
-        return _udp(data, off + ihl, end, ip_end, frame, time, depth)
+        return _udp(data, off + ihl, end, ip_end, frame, time, depth, data[off + 12 : off + 16], data[off + 16 : off + 20])
     return None
 
 
@@ -195,7 +214,7 @@ def _ipv6(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
         if nxt == 6:
             return _tcp(data, p, end, ip_end, data[off + 8 : off + 24], data[off + 24 : off + 40], frame, time)
         if nxt == 17:
-            return _udp(data, p, end, ip_end, frame, time, depth)
+            return _udp(data, p, end, ip_end, frame, time, depth, data[off + 8 : off + 24], data[off + 24 : off + 40])
         if end - p < 8:
             return None
         if nxt in _IPV6_EXT_SIMPLE:

@@ -30,6 +30,8 @@ warning; every packet before it is kept.  Input unusable from the start raises
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import sys
 import zlib
@@ -90,6 +92,18 @@ class _FileSource:
             return b""
         self._offset += len(chunk)
         return chunk
+
+    @property
+    def bytes_read(self) -> int:
+        return self._offset
+
+    def size(self) -> int | None:
+        """The file's size when it is a regular file (for progress), else None."""
+        try:
+            info = os.fstat(self._stream.fileno())
+        except (OSError, AttributeError, ValueError):
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else None
 
     def close(self) -> None:
         if self._close:
@@ -213,6 +227,12 @@ class CaptureReader:
         self._pos = 0
         self._unsupported: set[int] = set()
         self._started = False
+
+    def progress(self) -> tuple[int, int | None]:
+        """(bytes of the file read so far, file size or None), for a progress display."""
+        source = getattr(self._src, "_inner", self._src)  # gzip: progress through the compressed file
+        size = source.size() if hasattr(source, "size") else None
+        return getattr(source, "bytes_read", 0), size
 
     # ------------------------------------------------------------------ plumbing
 

@@ -169,7 +169,7 @@ class RtmpInspectApp(App[int]):
 
     @work(thread=True, exclusive=True, group="decode")
     def load(self) -> None:
-        from ..analysis.pipeline import Analyzer
+        from ..analysis.driver import run_capture
         from ..capture.reader import CaptureError, open_capture
 
         timeline = self.timeline
@@ -186,27 +186,23 @@ class RtmpInspectApp(App[int]):
                 self.load_error = f"{path}: {exc}"
                 continue
             try:
-                analyzer = None
-                n = 0
-                for segment in reader.segments():
-                    if analyzer is None:
-                        analyzer = Analyzer(timeline, reader.start or segment.time, self.decode_as)
-                    analyzer.add(segment)
-                    n += 1
-                    if n & 255 == 0:
-                        if self._stop.is_set():
-                            return
-                        # The decoder and the screen share the GIL: while the user presses keys, let the
-                        # screen have it (a thread otherwise holds it in 5 ms slices, and a screen update
-                        # that waits for it dozens of times takes seconds).
-                        while time.monotonic() - self.last_input < 0.4 and not self._stop.is_set():
-                            time.sleep(0.02)
-                    if n & 4095 == 0:
+                def tick(segments: int) -> bool:
+                    if self._stop.is_set():
+                        return False
+                    # The decoder and the screen share the GIL: while the user presses keys, let the
+                    # screen have it (a thread otherwise holds it in 5 ms slices, and a screen update
+                    # that waits for it dozens of times takes seconds).
+                    while time.monotonic() - self.last_input < 0.4 and not self._stop.is_set():
+                        time.sleep(0.02)
+                    if segments % 4096 == 0:
                         position = _reader_position(reader)
                         if total and position is not None:
                             self.progress = min((done_before + position) / total, 0.999)
-                if analyzer is not None:
-                    analyzer.finish()
+                    return True
+
+                run_capture(reader, timeline, self.decode_as, tick)
+                if self._stop.is_set():
+                    return
                 for warning in reader.warnings:
                     self.load_error = f"{path}: {warning}"
             except Exception as exc:  # a decoder bug must not take the screen down
