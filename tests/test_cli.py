@@ -121,3 +121,45 @@ def test_capture_without_rtmp_exits_0_and_says_so(tmp_path):
 def test_version_and_help():
     assert run("--version").stdout.startswith(b"rtmp-inspect ")
     assert run("--help").returncode == 0
+
+
+def test_flows_are_numbered_in_the_order_of_their_first_packet(tmp_path):
+    """Two connections open in turn, but the second completes its handshake first: it still gets id 1."""
+    import sys as _sys
+
+    _sys.path.insert(0, str(ROOT))
+    from tests.rtmp_builder import command, echo, handshake_part, message_chunks
+
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    seqs: dict = {}
+    frame = 0
+
+    def packet(client_port: int, to_server: bool, payload: bytes, flags: int = 0x18) -> bytes:
+        nonlocal frame
+        frame += 1
+        key = (client_port, to_server)
+        seq = seqs.setdefault(key, 1000 if to_server else 9000)
+        seqs[key] = seq + len(payload) + (1 if flags & 0x02 else 0)
+        ack = seqs.get((client_port, not to_server), 0)
+        src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if to_server else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        sport, dport = (client_port, 1935) if to_server else (1935, client_port)
+        tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), frame, 0, 64, 6, 0, src, dst)
+        data = b"\x00" * 12 + b"\x08\x00" + ip + tcp + payload
+        return struct.pack("<IIII", 1700000000, frame, len(data), len(data)) + data
+
+    c0, c1 = handshake_part(3)
+    _, s1 = handshake_part(3, fill=9)
+    out += packet(40001, True, b"", 0x02) + packet(40002, True, b"", 0x02)  # A's SYN, then B's
+    out += packet(40001, True, c0 + c1) + packet(40002, True, c0 + c1)
+    out += packet(40002, False, b"\x03" + s1 + echo(c1))  # the server answers B first
+    out += packet(40001, False, b"\x03" + s1 + echo(c1))
+    for port in (40002, 40001):
+        app = f"app{port}"
+        out += packet(port, True, echo(s1) + message_chunks(3, 20, command("connect", 1, {"app": app})))
+    path = tmp_path / "order.pcap"
+    path.write_bytes(out)
+    doc = json.loads(run(str(path), "--format", "json").stdout)
+    assert [(f["id"], f["client"]) for f in doc["flows"]] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]
+    lines = [json.loads(x) for x in run(str(path), "--format", "jsonl").stdout.splitlines()]
+    assert [(x["id"], x["client"]) for x in lines if x["kind"] == "flow"] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]

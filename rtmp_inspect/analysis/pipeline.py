@@ -15,6 +15,9 @@ from .detect import DEFAULT_PORTS, FlowDetector, Verdict
 from .records import MessageRecord, WarningRecord
 from .session import FlowSession
 
+# Held bytes after which a recognised flow stops waiting for earlier flows to be decided.
+MAX_DEFERRED_BYTES = 4 * 1024 * 1024
+
 
 class Sink(Protocol):
     def flow_started(self, session: FlowSession) -> None: ...
@@ -54,6 +57,7 @@ class Analyzer:
         self._detecting: dict[int, FlowDetector] = {}  # by TCP flow id
         self._sessions: dict[int, FlowSession] = {}  # by TCP flow id
         self._undecided_flows: dict = {}  # TCP flow id -> Flow, while detecting
+        self._deferred: set[int] = set()  # recognised as RTMP, waiting for earlier flows to be decided
         self._finished: list[FlowSession] = []
         self.next_id = 0
         self.tcp_flows = 0
@@ -150,7 +154,15 @@ class Analyzer:
         if not verdict.is_rtmp and forced is not None:
             verdict = Verdict(True, forced)
         if not verdict.is_rtmp:
+            self._release_deferred()
             return
+        if not final and self._must_wait(tcp_id, detector):
+            # An earlier connection is still being recognised: number this one after it.
+            self._undecided_flows[tcp_id] = flow
+            self._detecting[tcp_id] = detector
+            self._deferred.add(tcp_id)
+            return
+        self._deferred.discard(tcp_id)
         session_class = getattr(flow, "session_class", None) or FlowSession
         session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
         self.next_id += 1
@@ -163,6 +175,22 @@ class Analyzer:
                 self._emit(session, session.feed(direction, frame, time, payload))
             else:
                 self._emit(session, session.gap(direction, frame, time, payload))
+        self._release_deferred()
+
+    def _must_wait(self, tcp_id: Any, detector: FlowDetector) -> bool:
+        """Flows are numbered in the order of their first packet: a recognised flow waits while an
+        earlier one that has sent data is still undecided (a few packets at most; bounded)."""
+        if not isinstance(tcp_id, int) or detector.held_bytes() > MAX_DEFERRED_BYTES:
+            return False
+        return any(isinstance(other, int) and other < tcp_id and (other in self._deferred or d.held_bytes())
+                   for other, d in self._detecting.items())
+
+    def _release_deferred(self) -> None:
+        for tcp_id in sorted(self._deferred):
+            if tcp_id in self._deferred and tcp_id in self._detecting \
+                    and not self._must_wait(tcp_id, self._detecting[tcp_id]):
+                self._deferred.discard(tcp_id)
+                self._decide(tcp_id, final=False)
 
     def _open_carrier(self, tcp_id: int, detector: FlowDetector, final: bool) -> bool:
         """TLS (RTMPS) or RTMPT HTTP on a TCP flow: hand the flow to a carrier and replay what was held.
