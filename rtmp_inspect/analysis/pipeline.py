@@ -26,6 +26,16 @@ class Sink(Protocol):
     def flow_finished(self, session: FlowSession) -> None: ...
 
 
+def _first_packet_order(flow_id: Any) -> int | None:
+    """Where a flow stands in first-packet order: a TCP flow's id, or for the plaintext of a TLS connection
+    the id of the TCP flow that carries it. None for flows that are not ordered (RTMPT tunnels)."""
+    if isinstance(flow_id, int):
+        return flow_id
+    if isinstance(flow_id, tuple) and len(flow_id) == 2 and flow_id[0] == "tls" and isinstance(flow_id[1], int):
+        return flow_id[1]
+    return None
+
+
 class FinishedSession:
     """What is kept of a finished session for a sink that does not need it any more: its id."""
 
@@ -57,7 +67,7 @@ class Analyzer:
         self._detecting: dict[int, FlowDetector] = {}  # by TCP flow id
         self._sessions: dict[int, FlowSession] = {}  # by TCP flow id
         self._undecided_flows: dict = {}  # TCP flow id -> Flow, while detecting
-        self._deferred: set[int] = set()  # recognised as RTMP, waiting for earlier flows to be decided
+        self._deferred: set = set()  # recognised as RTMP, waiting for earlier flows to be decided
         self._finished: list[FlowSession] = []
         self.next_id = 0
         self.tcp_flows = 0
@@ -180,13 +190,18 @@ class Analyzer:
     def _must_wait(self, tcp_id: Any, detector: FlowDetector) -> bool:
         """Flows are numbered in the order of their first packet: a recognised flow waits while an
         earlier one that has sent data is still undecided (a few packets at most; bounded)."""
-        if not isinstance(tcp_id, int) or detector.held_bytes() > MAX_DEFERRED_BYTES:
+        key = _first_packet_order(tcp_id)
+        if key is None or detector.held_bytes() > MAX_DEFERRED_BYTES:
             return False
-        return any(isinstance(other, int) and other < tcp_id and (other in self._deferred or d.held_bytes())
-                   for other, d in self._detecting.items())
+        for other, other_detector in self._detecting.items():
+            other_key = _first_packet_order(other)
+            if other_key is not None and other_key < key \
+                    and (other in self._deferred or other_detector.held_bytes()):
+                return True
+        return False
 
     def _release_deferred(self) -> None:
-        for tcp_id in sorted(self._deferred):
+        for tcp_id in sorted(self._deferred, key=_first_packet_order):
             if tcp_id in self._deferred and tcp_id in self._detecting \
                     and not self._must_wait(tcp_id, self._detecting[tcp_id]):
                 self._deferred.discard(tcp_id)
