@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Any
 
-from ..analysis.records import WarningRecord
-from ..analysis.session import FlowSession
 from ..flows.events import FlowEnded, FlowStarted, StreamData, StreamGap
-from ..tls.virtual import VirtualFlow
+from ..tls.virtual import CarriedSession, VirtualFlow
 from .http import HttpMessage, HttpReader
 
 RTMPT_PATHS = (b"/open/", b"/send/", b"/idle/", b"/close/", b"/fcs/ident")
@@ -52,7 +50,7 @@ class Tunnel:
 
     def note(self, code: str, severity: str, frame: int | None, message: str, dir: str | None) -> None:
         if self.session is not None:
-            self.session.pending.append(self.session.warn(code, severity, frame, message, dir))
+            self.session.note(code, severity, frame, message, dir)
         else:
             self.notes.append((code, severity, frame, message, dir))
 
@@ -189,33 +187,12 @@ class HttpConnection:
             events.append(FlowEnded(tunnel.vflow, response.frame, response.time, "rtmpt-close"))
 
 
-class RtmptSession(FlowSession):
+class RtmptSession(CarriedSession):
     """An RTMP session carried by an RTMPT tunnel."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tunnel: Tunnel = self.tcp_flow.carrier
-        self.tunnel.session = self
-        for code, severity, frame, message, dir in self.tunnel.notes:
-            self.warnings.append(WarningRecord(self.id, code, severity, frame, message, dir))
-        self.tunnel.notes.clear()
-        self.pending: list[WarningRecord] = []  # noted by the tunnel since: handed on with the next records
-
-    # The tunnel's notes reach streaming outputs with the records of the next call.
-    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
-        return self._with_pending(super().feed(tcp_direction, frame, time, data))
-
-    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
-        return self._with_pending(super().gap(tcp_direction, frame, time, size))
-
-    def finish(self, reason: str, frame: int | None, time: float | None) -> list:
-        return self._with_pending(super().finish(reason, frame, time))
-
-    def _with_pending(self, records: list) -> list:
-        if self.pending:
-            records = self.pending + records
-            self.pending = []
-        return records
+    @property
+    def tunnel(self) -> "Tunnel":
+        return self.carrier
 
     def outcome(self) -> str:
         return f"RTMPT (session {self.tunnel.session_id}): " + super().outcome()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.records import WarningRecord
 from ..analysis.session import FlowSession
 from ..flows.events import FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
 from .decrypt import (
@@ -38,7 +37,7 @@ from .records import (
     looks_like_client_hello,
     parse_hello,
 )
-from .virtual import VirtualFlow
+from .virtual import CarriedSession, VirtualFlow
 
 HTTP_ALPN = frozenset(("http/1.0", "http/1.1", "h2", "h2c", "h3", "spdy/3.1"))
 
@@ -319,8 +318,7 @@ class TlsCarrier:
 
     def _note(self, code: str, severity: str, frame: int | None, message: str, direction: int | None) -> None:
         if self.session is not None:
-            dir = None if direction is None else self.session.direction(direction)
-            self.session.pending.append(self.session.warn(code, severity, frame, message, dir))
+            self.session.note(code, severity, frame, message, direction)
         else:
             self.notes.append((code, severity, frame, message, direction))
 
@@ -352,34 +350,8 @@ class TlsCarrier:
         }
 
 
-class TlsSession(FlowSession):
+class TlsSession(CarriedSession):
     """An RTMP session inside TLS: the same decoding, plus what the TLS layer saw."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.carrier: TlsCarrier = self.tcp_flow.carrier
-        self.carrier.session = self
-        for code, severity, frame, message, direction in self.carrier.notes:
-            dir = None if direction is None else self.direction(direction)
-            self.warnings.append(WarningRecord(self.id, code, severity, frame, message, dir))
-        self.carrier.notes.clear()
-        self.pending: list[WarningRecord] = []  # noted by the carrier since: handed on with the next records
-
-    # The carrier's notes reach streaming outputs with the records of the next call.
-    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
-        return self._with_pending(super().feed(tcp_direction, frame, time, data))
-
-    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
-        return self._with_pending(super().gap(tcp_direction, frame, time, size))
-
-    def finish(self, reason: str, frame: int | None, time: float | None) -> list:
-        return self._with_pending(super().finish(reason, frame, time))
-
-    def _with_pending(self, records: list) -> list:
-        if self.pending:
-            records = self.pending + records
-            self.pending = []
-        return records
 
     @property
     def undecoded_reason(self) -> str | None:
