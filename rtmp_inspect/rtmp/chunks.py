@@ -28,8 +28,12 @@ MAX_CHUNK_SIZE = 0x7FFFFFFF
 ENCRYPTED_VERSIONS = frozenset((6, 8, 9))
 # Bytes held in incomplete messages per direction before they are dropped with a warning.
 MAX_PENDING_BYTES = 64 * 1024 * 1024
-# How much to buffer before trying to find chunk boundaries without a handshake.
+# Finding chunk boundaries again: first tried with this much buffered, then again each time as much more
+# has arrived, and given up (most of the window skipped) at RESYNC_WINDOW.
+RESYNC_FIRST_TRY = 8 * 1024
 RESYNC_WINDOW = 64 * 1024
+# Clean headers that convince when the chunk size is known (after a gap); unknown sizes need more.
+RESYNC_KNOWN_SIZE_HEADERS = 4
 # Keep the consumed prefix of the buffer until it is this large, then cut it off (amortised O(1)).
 COMPACT_THRESHOLD = 1 << 20
 
@@ -79,6 +83,7 @@ class ChunkDecoder:
         self._streams: dict[int, _ChunkStream] = {}
         # (message stream id, timestamp) per chunk stream from before a resynchronisation, used as hints.
         self._hints: dict[int, tuple[int, int]] = {}
+        self._next_resync_try = 0  # buffered bytes at which to look for chunk boundaries again
         self._pending_bytes = 0
         # Stream offset the buffer must reach before the chunk at the read position can be complete
         # (0: unknown). Saves re-parsing a chunk header for every TCP segment of a large chunk.
@@ -151,8 +156,14 @@ class ChunkDecoder:
         events: list[Event] = []
         if self._phase == _ENCRYPTED:
             return events
+        if self._phase == _RESYNC and len(self._buf) > self._pos:
+            # Still searching when the gap came: decode what can be found in the bytes before it.
+            self._resync(events, final=True)
+            while self._phase == _CHUNKS and self._next_chunk(events):
+                pass
         lost_at = self.offset
         self._wait = 0
+        self._next_resync_try = 0
         # Whatever is buffered but undecoded sits before the gap and can never complete.
         self._drop_buffer()
         self._base += size
@@ -555,13 +566,17 @@ class ChunkDecoder:
     def _resync(self, events: list[Event], final: bool) -> bool:
         """Look for chunk boundaries in the buffered bytes. True when the chunk stream was found again."""
         avail = len(self._buf) - self._pos
-        if not final and avail < RESYNC_WINDOW:
+        known_size = None if self.chunk_size_inferred else self.chunk_size
+        if not final and avail < max(RESYNC_FIRST_TRY, self._next_resync_try):
             return False
-        found = find_chunk_boundary(
-            self._buf, self._pos, None if self.chunk_size_inferred else self.chunk_size, final
-        )
+        # With the chunk size known (after a gap) fewer clean headers are convincing.
+        found = find_chunk_boundary(self._buf, self._pos, known_size, final,
+                                    min_headers=RESYNC_KNOWN_SIZE_HEADERS if known_size and not final else None)
         if found is None:
             if final:
+                return False
+            if avail < RESYNC_WINDOW:
+                self._next_resync_try = avail + RESYNC_FIRST_TRY  # try again when more has arrived
                 return False
             # Nothing plausible in this window: skip most of it and keep looking.
             skip = avail - 16
@@ -569,6 +584,7 @@ class ChunkDecoder:
             return False
         start, chunk_size, inferred = found
         self._wait = 0
+        self._next_resync_try = 0
         skipped = start - self._pos
         self._pos = start
         self._hints.update((csid, (st.stream_id, st.timestamp)) for csid, st in self._streams.items() if st.length >= 0)

@@ -20,9 +20,10 @@ _HEADER = (11, 7, 3, 0)
 
 
 def find_chunk_boundary(
-    buf: bytearray, start: int, chunk_size: int | None, final: bool
+    buf: bytearray, start: int, chunk_size: int | None, final: bool, min_headers: int | None = None
 ) -> tuple[int, int, bool] | None:
-    """Return (position, chunk size, size inferred?) of the most plausible chunk start at or after `start`."""
+    """Return (position, chunk size, size inferred?) of the most plausible chunk start at or after `start`.
+    `min_headers`: clean headers needed to believe a candidate (default: many, or 2 at the end of the data)."""
     sizes = (chunk_size,) if chunk_size else COMMON_CHUNK_SIZES
     end = len(buf)
     tried = 0
@@ -45,7 +46,7 @@ def find_chunk_boundary(
             break
     if best is None:
         return None
-    needed = CONFIDENT_HEADERS if not final else 2
+    needed = min_headers or (CONFIDENT_HEADERS if not final else 2)
     if best[0] // 2 < needed:
         return None
     return best[1], best[2], chunk_size is None
