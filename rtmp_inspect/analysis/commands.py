@@ -11,6 +11,7 @@ from ..rtmp.amf_values import amf_to_json
 from ..rtmp.messages import AmfPayload
 from .summary import status_fields
 
+CONNECT_JSON_BUDGET = 100_000  # amf_to_json budget units for the connect fields kept
 CONNECT_FIELDS = ("app", "tcUrl", "flashVer", "swfUrl", "pageUrl", "objectEncoding", "capabilities",
                   "audioCodecs", "videoCodecs", "type")
 
@@ -99,7 +100,9 @@ class SessionState:
             return None
         if name == "connect":
             command_object = args[0] if args and isinstance(args[0], dict) else {}
-            self.connect = {k: amf_to_json(command_object[k]) for k in CONNECT_FIELDS if k in command_object}
+            budget = [CONNECT_JSON_BUDGET]  # AMF0 references can make a few bytes expand without end
+            self.connect = {k: amf_to_json(command_object[k], budget=budget) for k in CONNECT_FIELDS
+                            if k in command_object}
         elif name in ("publish", "play", "play2"):
             stream = self.stream(stream_id)
             stream.role = "publish" if name == "publish" else "play"

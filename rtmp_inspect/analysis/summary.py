@@ -28,7 +28,7 @@ def short(value: Any, limit: int = MAX_VALUE_TEXT) -> str:
 
 def _render(value: Any, depth: int) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return repr(value[: MAX_VALUE_TEXT + 1])  # a long string, however often referenced, costs a line
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
     if isinstance(value, float):

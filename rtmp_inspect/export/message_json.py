@@ -12,6 +12,10 @@ from ..rtmp.codec_config import jsonable
 from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header
 from ..rtmp.messages import TYPE_NAMES, Aggregate, AmfPayload, Control, SharedObject, UserControl, type_name
 
+# JSON of one message's AMF values is bounded in proportion to its length (amf_to_json's budget units).
+JSON_BUDGET_BASE = 4096
+JSON_BUDGET_PER_BYTE = 8
+
 # One encoder, made once: json.dumps with these options would build a new one per call.
 _ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
@@ -93,7 +97,8 @@ def message_to_json(record: MessageRecord) -> dict[str, Any]:
         out["command"] = payload.name
         if payload.is_command:
             out["transaction_id"] = payload.transaction_id
-        out["args"] = [amf_to_json(value) for value in payload.args]
+        budget = [JSON_BUDGET_BASE + JSON_BUDGET_PER_BYTE * record.length]  # references: see amf_to_json
+        out["args"] = [amf_to_json(value, budget=budget) for value in payload.args]
         if payload.error:
             out["decode_error"] = payload.error
     elif isinstance(payload, Control):

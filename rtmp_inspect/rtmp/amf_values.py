@@ -305,6 +305,7 @@ def amf_to_json(
     *,
     max_depth: int = DEFAULT_JSON_MAX_DEPTH,
     max_nodes: int = DEFAULT_JSON_MAX_NODES,
+    budget: list[int] | None = None,
 ) -> Any:
     """Convert a decoded AMF value tree into JSON-ready data (dict/list/str/...).
 
@@ -334,10 +335,23 @@ def amf_to_json(
     values have been written every container still open is closed with a
     ``"$truncated": true`` key (objects) or a ``{"$truncated": true}`` item
     (arrays).  Works iteratively: no recursion, whatever the depth.
+
+    ``budget``, a one-item list, bounds several calls together (the values of
+    one message): each call spends at most ``budget[0]`` units and takes off
+    what it spent; a unit is one value or 16 characters of a string, key or
+    marker.  References (AMF0 objects, AMF3 strings and objects) let a few
+    bytes name a value many times over, so only a budget in proportion to the
+    message keeps the output in proportion to the capture.
     """
     leaf = _leaf_json(value)
     if leaf is not _CONTAINER:
+        if budget is not None:
+            if budget[0] <= 0:
+                return {"$truncated": True}
+            budget[0] -= 1 + _cost(leaf)
         return leaf
+    if budget is not None:
+        max_nodes = min(max_nodes, budget[0])
     root, children = _open_container(value)
     path: dict[int, int] = {id(value): 0}
     stack: list[tuple[Any, Any, Any]] = [(value, root, children)]
@@ -356,6 +370,11 @@ def amf_to_json(
             continue
         nodes += 1
         converted = _leaf_json(child)
+        if budget is not None:
+            if type(key) is str:
+                nodes += len(key) >> 4
+            if converted is not _CONTAINER:
+                nodes += _cost(converted)
         if converted is _CONTAINER:
             depth = len(stack)
             child_id = id(child)
@@ -371,7 +390,18 @@ def amf_to_json(
             target.append(converted)
         else:
             target[key] = converted
+    if budget is not None:
+        budget[0] -= nodes
     return root
+
+
+def _cost(leaf: Any) -> int:
+    """Budget units of a converted leaf beyond the one it counts as: its characters / 16."""
+    if type(leaf) is str:
+        return len(leaf) >> 4
+    if type(leaf) is dict:
+        return sum(len(v) for v in leaf.values() if type(v) is str) >> 4
+    return 0
 
 
 # ---------------------------------------------------------------------------
