@@ -28,6 +28,9 @@ MAX_CHUNK_SIZE = 0x7FFFFFFF
 ENCRYPTED_VERSIONS = frozenset((6, 8, 9))
 # Bytes held in incomplete messages per direction before they are dropped with a warning.
 MAX_PENDING_BYTES = 64 * 1024 * 1024
+# Chunk streams tracked per direction. Real peers use a handful; the protocol allows 65,599, and each costs
+# state. Past this many, the idle ones are forgotten (a later fmt 1-3 chunk on one of them loses sync).
+MAX_CHUNK_STREAMS = 1024
 # Finding chunk boundaries again: first tried with this much buffered, then again each time as much more
 # has arrived, and given up (most of the window skipped) at RESYNC_WINDOW.
 RESYNC_FIRST_TRY = 8 * 1024
@@ -307,6 +310,8 @@ class ChunkDecoder:
                 )
                 self._lose_sync()
                 return True
+            if len(self._streams) >= MAX_CHUNK_STREAMS:
+                self._forget_chunk_streams(offset, events)
             stream = self._streams[csid] = _ChunkStream()
             if fmt == 1:
                 stream.inferred = True
@@ -527,6 +532,20 @@ class ChunkDecoder:
         else:
             events.append(Violation("control.abort-idle", "warning", offset,
                                     f"Abort for chunk stream {csid}, which had no message in progress"))
+
+    def _forget_chunk_streams(self, offset: int, events: list[Event]) -> None:
+        """Too many chunk streams: forget the idle ones, and the partial messages too if none is idle."""
+        idle = [csid for csid, stream in self._streams.items() if stream.body is None]
+        if idle:
+            for csid in idle:
+                del self._streams[csid]
+            detail = f"forgot the state of {len(idle)} idle ones"
+        else:
+            detail = f"dropped {self._drop_partial_messages()} incomplete messages"
+            self._streams.clear()
+        self._hints.clear()
+        events.append(Violation("limit.chunk-streams", "error", offset,
+                                f"more than {MAX_CHUNK_STREAMS} chunk streams in use; {detail}"))
 
     def _note_extended_convention(self, repeated: bool, offset: int, events: list[Event]) -> None:
         known = self.repeats_extended_timestamp
