@@ -16,6 +16,7 @@ from .capture.reader import CaptureError, open_capture
 from .export.json_export import JsonDocumentSink, JsonLinesSink
 from .export.stable import stabilize
 from .export.text import TextSink
+from .parallel import WorkerFailed, run_parallel, worker_count
 from .progress import Progress
 from .textsafe import escape
 
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="JSON without what changes between two captures of one scenario (times, frames, "
                         "client ports, handshake randoms), each direction's messages listed apart")
     parser.add_argument("--hide-addresses", action="store_true", help="with --stable: hide addresses too")
+    parser.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
+                        help="decode each capture with N processes (default: all cores for captures over 32 MB; "
+                             "the output is the same); text, json and jsonl")
     parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
                         help="never colour the text output")
     parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
@@ -69,13 +73,15 @@ def capture_json(path: str, reader: Any, analyzer: Analyzer) -> dict[str, Any]:
     }
 
 
-def analyze(path: str, sink: Any, decode_as: list[int]) -> tuple[Any, Analyzer]:
-    """Run one capture through the pipeline into `sink`. Raises CaptureError for unusable input."""
+def analyze(path: str, sink: Any, decode_as: list[int], partition: Any = None) -> tuple[Any, Analyzer]:
+    """Run one capture through the pipeline into `sink`. Raises CaptureError for unusable input.
+    With a `partition` (--jobs), only the sessions it owns are decoded; worker 0 shows progress."""
     reader = open_capture(path)
-    progress = Progress(sys.stderr, reader.progress, f"rtmp-inspect: {escape(path)}")
+    first = partition is None or partition.index == 0
+    progress = Progress(sys.stderr if first else io.StringIO(), reader.progress, f"rtmp-inspect: {escape(path)}")
 
     def on_start() -> None:
-        if hasattr(sink, "capture"):
+        if hasattr(sink, "capture") and first:
             sink.capture(_capture_head(path, reader))
 
     def tick(segments: int) -> bool:
@@ -83,7 +89,7 @@ def analyze(path: str, sink: Any, decode_as: list[int]) -> tuple[Any, Analyzer]:
         return True
 
     try:
-        analyzer = run_capture(reader, sink, decode_as, tick, on_start)
+        analyzer = run_capture(reader, sink, decode_as, tick, on_start, partition)
     finally:
         progress.done()
         reader.close()
@@ -102,12 +108,16 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     fmt = args.format or "text"
     status = EXIT_OK
     for path in args.captures:
+        colour = args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR"))
+        jobs = worker_count(path, args.jobs)
+        if jobs > 1:
+            run_in_parallel(args, path, fmt, bool(colour), jobs, out, err)
+            continue
         if fmt == "json":
             sink: Any = JsonDocumentSink()
         elif fmt == "jsonl":
             sink = JsonLinesSink(out)
         else:
-            colour = args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR"))
             sink = TextSink(bool(colour))
         reader, analyzer = analyze(path, sink, args.decode_as)
         capture = capture_json(path, reader, analyzer)
@@ -129,6 +139,23 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
                       f"{analyzer.tcp_flows} TCP flows)\n")
     return status
+
+
+def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool, jobs: int,
+                    out: IO[str], err: IO[str]) -> None:
+    """--jobs: the same output, decoded by `jobs` processes (parallel.py)."""
+    if args.stable:
+        buffer = io.StringIO()
+        capture, flows = run_parallel(path, fmt, args.decode_as, colour, jobs, buffer)
+        stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
+        out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
+    else:
+        capture, flows = run_parallel(path, fmt, args.decode_as, colour, jobs, out)
+    for warning in capture["warnings"]:
+        err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+    if not flows:
+        err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({capture['packets']} packets, "
+                  f"{capture['tcp_flows']} TCP flows)\n")
 
 
 def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -191,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--stable applies to --format json")
         if args.stable:
             args.format = "json"
+        if args.jobs is not None and args.jobs < 1:
+            raise UsageError(f"--jobs {args.jobs}: needs at least 1")
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")
@@ -230,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                 opened.close()
     except CaptureError as exc:
         sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
+        return EXIT_BAD_INPUT
+    except WorkerFailed as exc:  # a bug, not bad input: say so with the worker's traceback
+        sys.stderr.write(f"rtmp-inspect: internal error in a --jobs worker:\n{exc}\n")
         return EXIT_BAD_INPUT
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):

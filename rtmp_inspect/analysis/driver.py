@@ -14,17 +14,23 @@ TICK_EVERY = 256
 
 def run_capture(reader: Any, sink: Any, decode_as: list[int],
                 tick: Callable[[int], bool] | None = None,
-                on_start: Callable[[], None] | None = None) -> Analyzer:
+                on_start: Callable[[], None] | None = None,
+                partition: Any = None) -> Analyzer:
     """Feed every packet of `reader` through an Analyzer into `sink` and finish it.
 
     `tick(segments)` runs every TICK_EVERY segments; returning False stops the run early (unfinished).
     `on_start()` runs once, when the capture's start time is known (before the first record).
+    `partition` (a parallel.Partition, --jobs): decode only the sessions it owns; it is told the analyzer,
+    whose step keys the output.
     """
     analyzer: Analyzer | None = None
 
     def start(time: float) -> Analyzer:
         nonlocal analyzer
         analyzer = Analyzer(sink, reader.start or time, decode_as)
+        if partition is not None:
+            analyzer.partition = partition
+            partition.analyzer = analyzer
         if on_start is not None:
             on_start()
         return analyzer

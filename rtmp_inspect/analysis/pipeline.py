@@ -45,6 +45,22 @@ class FinishedSession:
         self.id = flow_id
 
 
+class ForeignSession:
+    """With --jobs: a session that another process decodes. It holds the session's place (its id, its turn
+    among the open sessions) and ignores its bytes."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, flow_id: int) -> None:
+        self.id = flow_id
+
+    def feed(self, direction: int, frame: int, time: float, data: bytes) -> tuple:
+        return ()
+
+    def gap(self, direction: int, frame: int, time: float, size: int) -> tuple:
+        return ()
+
+
 class Analyzer:
     """Feed it segments in capture order; it calls the sink as RTMP is decoded."""
 
@@ -71,11 +87,16 @@ class Analyzer:
         self._finished: list[FlowSession] = []
         self.next_id = 0
         self.tcp_flows = 0
+        # --jobs: this process decodes only the sessions whose id is `index` modulo `count` (see parallel.py).
+        # Every process still reads, reassembles and recognises every flow, so ids and decisions agree;
+        # `step` counts each time any session is addressed, decoded here or not, so outputs merge in order by it.
+        self.partition: Any = None  # parallel.Partition
+        self.step = 0
 
     @property
     def sessions(self) -> list[FlowSession]:
         """Every RTMP session found so far, by id."""
-        found = self._finished + list(self._sessions.values())
+        found = self._finished + [s for s in self._sessions.values() if type(s) is not ForeignSession]
         return sorted(found, key=lambda s: s.id)
 
     def add(self, segment: TcpSegment) -> None:
@@ -115,6 +136,7 @@ class Analyzer:
             tcp_id = event.flow.id
             session = self._sessions.get(tcp_id)
             if session is not None:
+                self.step += 1
                 self._emit(session, session.feed(event.direction, event.frame, event.time, event.data))
                 return
             detector = self._detecting.get(tcp_id)
@@ -125,6 +147,7 @@ class Analyzer:
             tcp_id = event.flow.id
             session = self._sessions.get(tcp_id)
             if session is not None:
+                self.step += 1
                 self._emit(session, session.gap(event.direction, event.frame, event.time, event.size))
                 return
             detector = self._detecting.get(tcp_id)
@@ -140,6 +163,8 @@ class Analyzer:
         elif kind is OverlapMismatch:
             session = self._sessions.get(event.flow.id)
             if session is not None:
+                self.step += 1
+            if session is not None and type(session) is not ForeignSession:
                 dir = session.direction(event.direction)
                 record = session.warn("tcp.retransmission-differs", "warning", event.frame,
                                       f"a retransmitted copy of {event.size} bytes at stream offset {event.offset} "
@@ -173,6 +198,12 @@ class Analyzer:
             self._deferred.add(tcp_id)
             return
         self._deferred.discard(tcp_id)
+        self.step += 1
+        if not self.owns(self.next_id):
+            self._sessions[tcp_id] = ForeignSession(self.next_id)
+            self.next_id += 1
+            self._release_deferred()
+            return
         session_class = getattr(flow, "session_class", None) or FlowSession
         session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
         self.next_id += 1
@@ -186,6 +217,10 @@ class Analyzer:
             else:
                 self._emit(session, session.gap(direction, frame, time, payload))
         self._release_deferred()
+
+    def owns(self, flow_id: int) -> bool:
+        """Whether this process decodes the session with this id (always, without --jobs)."""
+        return self.partition is None or self.partition.owns(flow_id)
 
     def _must_wait(self, tcp_id: Any, detector: FlowDetector) -> bool:
         """Flows are numbered in the order of their first packet: a recognised flow waits while an
@@ -236,6 +271,9 @@ class Analyzer:
         self._undecided_flows.pop(tcp_id, None)
         session = self._sessions.pop(tcp_id, None)
         if session is None:
+            return
+        self.step += 1
+        if type(session) is ForeignSession:
             return
         self._emit(session, session.finish(reason, frame, time))
         self.sink.flow_finished(session)

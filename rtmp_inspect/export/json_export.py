@@ -57,24 +57,39 @@ class JsonDocumentSink:
         pending.clear()
 
     def write(self, out: IO[str], capture: dict[str, Any], sessions: list[FlowSession]) -> None:
-        head = {"tool": "rtmp-inspect", "schema_version": SCHEMA_VERSION, "capture": capture}
-        out.write(dumps(head)[:-1] + ',\n"flows":[')
+        out.write(document_head(capture))
         for n, session in enumerate(sessions):
-            self._spill(session.id)
-            flow = flow_json(session)
-            flow["warnings"] = [w.to_json() for w in session.warnings]
-            text = dumps(flow)
-            out.write(("," if n else "") + "\n" + text[:-1] + ',"messages":[\n')
-            first = True
-            for offset, length in self._pieces.get(session.id, ()):
-                self._spool.seek(offset)
-                if not first:
-                    out.write(",\n")
-                out.write(self._spool.read(length).decode())
-                first = False
-            out.write("\n]}")
-        out.write("\n]}\n")
+            out.write(("," if n else "") + "\n")
+            self.write_flow(out, session)
+        out.write(DOCUMENT_TAIL)
+        self.close()
+
+    def close(self) -> None:
         self._spool.close()
+
+    def write_flow(self, out: IO[str], session: FlowSession) -> None:
+        """One flow object of the document: its header, summary and warnings, then its spooled messages."""
+        self._spill(session.id)
+        flow = flow_json(session)
+        flow["warnings"] = [w.to_json() for w in session.warnings]
+        out.write(dumps(flow)[:-1] + ',"messages":[\n')
+        first = True
+        for offset, length in self._pieces.get(session.id, ()):
+            self._spool.seek(offset)
+            if not first:
+                out.write(",\n")
+            out.write(self._spool.read(length).decode())
+            first = False
+        out.write("\n]}")
+
+
+DOCUMENT_TAIL = "\n]}\n"
+
+
+def document_head(capture: dict[str, Any]) -> str:
+    """The document up to its first flow (flows follow, comma-separated, each after a newline)."""
+    head = {"tool": "rtmp-inspect", "schema_version": SCHEMA_VERSION, "capture": capture}
+    return dumps(head)[:-1] + ',\n"flows":['
 
 
 class JsonLinesSink:
@@ -108,5 +123,6 @@ class JsonLinesSink:
         summary = {"kind": "flow_end", **session.to_json_header(), **session.to_json_summary()}
         self.out.write(dumps(summary) + "\n")
 
-    def end(self, capture: dict[str, Any], sessions: list[FlowSession]) -> None:
-        self.out.write(dumps({"kind": "end", "packets": capture.get("packets"), "flows": len(sessions)}) + "\n")
+    def end(self, capture: dict[str, Any], sessions: list[FlowSession], flows: int | None = None) -> None:
+        count = len(sessions) if flows is None else flows
+        self.out.write(dumps({"kind": "end", "packets": capture.get("packets"), "flows": count}) + "\n")

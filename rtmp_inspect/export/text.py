@@ -82,9 +82,10 @@ def flow_header(session: FlowSession) -> list[str]:
 
 
 class TextSink:
-    def __init__(self, colour: bool) -> None:
+    def __init__(self, colour: bool, spool: Any = None) -> None:
         self.colour = colour
-        self._spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        # The timeline lines until the headers are written (with --jobs, records for the merge).
+        self._spool = spool if spool is not None else tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.capture_warnings: list[WarningRecord] = []
 
     def _paint(self, kind: str, line: str) -> str:
@@ -106,16 +107,10 @@ class TextSink:
         pass
 
     def write(self, out: IO[str], capture: dict[str, Any], sessions: list[FlowSession]) -> None:
-        out.write(f"Capture {escape(capture['path'])}: {capture['format']}, {capture['packets']} packets, "
-                  f"{len(sessions)} RTMP flow(s)\n")
-        for warning in capture.get("warnings", []):
-            out.write(self._paint("warning", f"  WARNING: {escape(warning)}") + "\n")
+        self.write_head(out, capture, len(sessions))
         for session in sessions:
-            for n, line in enumerate(flow_header(session)):
-                out.write((self._paint("header", line) if n == 0 else line) + "\n")
-        out.write("\n")
-        out.write(f"{'frame':>7} {'time':>11} {'flow':<4} dir {'csid':<5} {'msid':<3} {'timestamp':>10} "
-                  f"{'type':<16} summary\n")
+            out.write(self.flow_header_text(session))
+        out.write(COLUMNS)
         self._spool.seek(0)
         while True:
             block = self._spool.read(1 << 16)
@@ -123,3 +118,18 @@ class TextSink:
                 break
             out.write(block)
         self._spool.close()
+
+    def write_head(self, out: IO[str], capture: dict[str, Any], flows: int) -> None:
+        out.write(f"Capture {escape(capture['path'])}: {capture['format']}, {capture['packets']} packets, "
+                  f"{flows} RTMP flow(s)\n")
+        for warning in capture.get("warnings", []):
+            out.write(self._paint("warning", f"  WARNING: {escape(warning)}") + "\n")
+
+    def flow_header_text(self, session: FlowSession) -> str:
+        lines = flow_header(session)
+        return "".join((self._paint("header", line) if n == 0 else line) + "\n" for n, line in enumerate(lines))
+
+
+# Between the flow headers and the timeline.
+COLUMNS = (f"\n{'frame':>7} {'time':>11} {'flow':<4} dir {'csid':<5} {'msid':<3} {'timestamp':>10} "
+           f"{'type':<16} summary\n")

@@ -124,9 +124,11 @@ class RtmfpTracker:
             analyzer.next_id += 1
             self.flows[key] = session
             session.recognised_by = "handshake" if handshake else "port"
-            analyzer.sink.flow_started(session)
-            for warning in session.warnings:
-                analyzer.sink.warning(session, warning)
+            analyzer.step += 1
+            if analyzer.owns(session.id):  # with --jobs, one process writes each flow
+                analyzer.sink.flow_started(session)
+                for warning in session.warnings:
+                    analyzer.sink.warning(session, warning)
         elif session.handshake_seen is not None and len(session.handshake_seen) < 8:
             handshake = read_handshake(payload)
         session.datagram(0 if (src, sport) == session.tcp_flow.endpoints[0] else 1, payload, frame, time, handshake)
@@ -137,6 +139,9 @@ class RtmfpTracker:
         analyzer = self.analyzer
         keep = getattr(analyzer.sink, "keeps_finished_sessions", True)  # as Analyzer._end does
         for session in self.flows.values():
+            analyzer.step += 1
+            if not analyzer.owns(session.id):
+                continue
             session.ended = "end-of-capture"
             for record in session.finish("end-of-capture", session.last_frame, session.last_time):
                 if isinstance(record, WarningRecord):

@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from rich.text import Text
@@ -32,7 +33,19 @@ from ..analysis.timeline import (
 )
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..textsafe import escape
-from .widgets import DetailsTree, HexView, TimelineLayout, TimelineView, json_label, safe
+from .raw import RAW_LIMIT, RawBytes, decode_quietly, load_raw
+from .widgets import (
+    DIM,
+    HEADER_STYLE,
+    OTHER_STYLE,
+    DetailsTree,
+    HexView,
+    NoteLine,
+    TimelineLayout,
+    TimelineView,
+    json_label,
+    safe,
+)
 
 HEX_LIMIT = 1024 * 1024  # the bytes pane shows at most this much of a body
 
@@ -45,6 +58,8 @@ rtmp-inspect keys
   g                           go to a frame number
   n N / k K / w W             next/previous command, video keyframe, warning
   p                           from a request to its response and back
+  r                           bytes pane: the message body, or the raw chunks
+                              it came in (chunk headers highlighted)
   left/right                  scroll the summary column
   ?  help      q  quit
 Filter terms, combined; free text matches summary, name or type:
@@ -81,6 +96,7 @@ class RtmpInspectApp(App[int]):
         Binding("w", "jump('warning', True)", "Warning"),
         Binding("W", "jump('warning', False)", "Prev warning", show=False),
         Binding("p", "pair", "Pair"),
+        Binding("r", "toggle_raw", "Raw chunks"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -90,7 +106,10 @@ class RtmpInspectApp(App[int]):
         self.decode_as = list(decode_as)
         self._stop = threading.Event()  # set on quit: the decoding threads end early
         if timeline is None:
-            from ..cli import analyze  # the function that runs a capture through the pipeline
+            # Bodies not kept are decoded again from the capture (quietly: cli.analyze would draw its
+            # progress line on stderr, which is this screen).
+            def analyze(path: str, sink: Any, decode_as: list[int]) -> None:
+                decode_quietly(path, sink, decode_as, self._stop)
 
             timeline = Timeline(make_body_loader(analyze, self.decode_as, self._stop))
             self._preloaded = False
@@ -110,8 +129,11 @@ class RtmpInspectApp(App[int]):
         self._note = ""
         self._details_for: int | None = None
         self._body_lock = threading.Lock()
-        self._body_wanted: int | None = None
+        self._wanted: list[tuple[str, int]] = []  # ("body" or "raw", row) the loading thread is to fetch
         self._body_busy = False
+        self.raw_mode = False  # the bytes pane shows the raw chunks instead of the body
+        self._raw_cache: OrderedDict[int, RawBytes | None] = OrderedDict()
+        self._bytes_for: tuple[bool, int] | None = None  # (raw mode, row) the bytes pane shows in full
         self.last_input = 0.0  # monotonic time of the last key or click (the decoder yields to the user)
         self._last_flow_update = 0.0
         self._flows_final = False  # the flows table shows the final counts
@@ -143,7 +165,9 @@ class RtmpInspectApp(App[int]):
                            ("stream", "stream"), ("role", "role"), ("outcome", "outcome"),
                            ("messages", "msgs"), ("warnings", "warns")):
             flows.add_column(Text(label), key=key)
-        self.query_one("#query", Input).display = False
+        bar = self.query_one("#query", Input)
+        bar.display = False
+        bar.cursor_blink = False  # a steady cursor (a blinking one also makes screenshots differ)
         view = self.query_one(TimelineView)
         view.focus()
         self._update_header()
@@ -462,24 +486,32 @@ class RtmpInspectApp(App[int]):
             tree.reset_to(Text("no message selected"))
             hexview.show(b"")
             self._details_for = None
+            self._bytes_for = None
             return
         row = timeline.row_at(position)
         self._details_for = row
         if timeline.kind[row] == WARNING:
             self._fill_warning(row)
-            hexview.show(b"", "(a warning has no body)")
+            hexview.show(b"", "(a warning has no bytes)")
+            self._bytes_for = (self.raw_mode, row)
             return
+        wanted = []
         body = timeline._bodies.get(row)
         if body is not None:
             self._fill_message(row, body)
         else:
             self._fill_message(row, None, loading=True)
-            self._request_body(row)
+            wanted.append(("body", row))
+        if self.raw_mode and row not in self._raw_cache:
+            wanted.append(("raw", row))
+        self._show_bytes(row, body, loading=body is None)
+        if wanted:
+            self._request(wanted)
 
-    def _request_body(self, row: int) -> None:
-        # One re-decode at a time (a thread cannot be cancelled): the latest wanted row is loaded next.
+    def _request(self, wanted: list[tuple[str, int]]) -> None:
+        # One re-decode at a time (a thread cannot be cancelled): what the latest row wants is loaded next.
         with self._body_lock:
-            self._body_wanted = row
+            self._wanted = wanted
             if self._body_busy:
                 return
             self._body_busy = True
@@ -489,22 +521,137 @@ class RtmpInspectApp(App[int]):
     def _load_bodies(self) -> None:
         while True:
             with self._body_lock:
-                row = self._body_wanted
-            try:
-                body = self.timeline.body(row) if row is not None else None
-            except Exception:
-                body = None
-            if self._stop.is_set():
-                return
-            self.call_from_thread(self._body_loaded, row, body)
-            with self._body_lock:
-                if self._body_wanted == row:
+                if not self._wanted:
                     self._body_busy = False
                     return
+                what, row = self._wanted.pop(0)
+            try:
+                result = self.timeline.body(row) if what == "body" else self._load_raw(row)
+            except Exception:
+                result = None
+            if self._stop.is_set():
+                return
+            self.call_from_thread(self._loaded, what, row, result)
 
-    def _body_loaded(self, row: int, body: bytes | None) -> None:
-        if row == self._details_for:
-            self._fill_message(row, body, missing=body is None)
+    def _load_raw(self, row: int) -> RawBytes | None:
+        timeline = self.timeline
+        flow = timeline.flow[row]
+        if not 0 <= flow < len(timeline.flows):
+            return None
+        r = timeline.row(row)
+        return load_raw(timeline.flows[flow], r.dir or "", r.index, r.offset, r.end_offset, r.length,
+                        self.decode_as, self._stop)
+
+    def _loaded(self, what: str, row: int, result: Any) -> None:
+        if what == "raw":
+            self._raw_cache[row] = result
+            while len(self._raw_cache) > 16:
+                self._raw_cache.popitem(last=False)
+        if row != self._details_for:
+            return
+        if what == "body":
+            self._fill_message(row, result, missing=result is None)
+            if not self.raw_mode:
+                self._show_bytes(row, result)
+        elif self.raw_mode:
+            self._show_bytes(row, None)
+
+    def action_toggle_raw(self) -> None:
+        self.raw_mode = not self.raw_mode
+        self.query_one(HexView).border_title = "bytes: raw chunks" if self.raw_mode else "bytes"
+        row = self._details_for
+        if row is None or self.timeline.kind[row] == WARNING:
+            self._bytes_for = (self.raw_mode, row) if row is not None else None
+            return
+        body = self.timeline._bodies.get(row)
+        if self.raw_mode and row not in self._raw_cache:
+            self._show_bytes(row, body, loading=True)
+            self._request([("raw", row)])
+        elif not self.raw_mode and body is None:
+            self._show_bytes(row, None, loading=True)
+            self._request([("body", row)])
+        else:
+            self._show_bytes(row, body)
+
+    def _show_bytes(self, row: int, body: bytes | None, loading: bool = False) -> None:
+        """Fill the bytes pane for `row`: the body, or in raw mode the chunks (once loaded)."""
+        hexview = self.query_one(HexView)
+        if self.raw_mode:
+            if row not in self._raw_cache:
+                hexview.show(b"", "loading the raw chunks from the capture…")
+                self._bytes_for = None
+                return
+            self._show_raw(row, self._raw_cache[row])
+        elif loading:
+            hexview.show(b"", "loading…")
+            self._bytes_for = None
+            return
+        elif body is None:
+            hexview.show(b"", "body not available")
+        else:
+            note = f"body: {len(body)} bytes" + (f", first {HEX_LIMIT} shown" if len(body) > HEX_LIMIT else "")
+            hexview.show(body[:HEX_LIMIT], note)
+        self._bytes_for = (self.raw_mode, row)
+
+    def _show_raw(self, row: int, raw: RawBytes | None) -> None:
+        hexview = self.query_one(HexView)
+        r = self.timeline.row(row)
+        head = f"{r.dir} stream bytes {r.offset}-{r.end_offset}"
+        if raw is None:
+            hexview.show(b"", f"{head}: not available (the capture cannot be read again)")
+            return
+        if raw.missing:
+            lost = ", ".join(f"{size} bytes at {offset}" for offset, size in raw.missing)
+            hexview.show(b"", [[(f"{head}:", DIM)], [(f"bytes missing from the capture ({lost}):", DIM)],
+                               [("not shown rather than shown wrong", DIM)]])
+            return
+        if not raw.complete:
+            hexview.show(b"", f"{head}: the message was not found again at these offsets")
+            return
+        ours = [c for c in raw.chunks if c.ours]
+        others = [c for c in raw.chunks if not c.ours]
+        header = sum(c.header for c in ours)
+        body = sum(c.size - c.header for c in ours)  # r.length, unless only the first RAW_LIMIT bytes are shown
+        spans = []
+        for c in raw.chunks:
+            at = c.offset - raw.start
+            if c.ours and c.header:
+                spans.append((at, at + c.header, HEADER_STYLE))
+            elif not c.ours:
+                spans.append((at, at + c.size, OTHER_STYLE))
+        # Narrow at 80 columns: short lines, the counts in the legend.
+        carrier = self._carrier_note(r.flow)
+        first = f"{head}, {len(ours)} chunk{'s' if len(ours) != 1 else ''}" + (f" ({carrier})" if carrier else "")
+        notes: list[NoteLine] = [[(first, DIM)]]
+        if raw.truncated:
+            notes.append([(f"(the first {RAW_LIMIT} bytes)", DIM)])
+        notes.append([(" header ", HEADER_STYLE), (f" {header} + body {body} bytes", DIM)])
+        if others:
+            notes.append([(f"{len(others)} chunk(s) of other chunk streams", OTHER_STYLE)])
+        hexview.show(bytes(raw.data), notes, spans, first_offset=raw.start)
+
+    def _carrier_note(self, flow: int) -> str:
+        """What the stream offsets count for a flow that is not plain TCP."""
+        if not 0 <= flow < len(self.timeline.flows):
+            return ""
+        flow_id = getattr(self.timeline.flows[flow].session.tcp_flow, "id", None)
+        kind = flow_id[0] if isinstance(flow_id, tuple) and flow_id else None
+        return {"tls": "decrypted TLS plaintext", "rtmpt": "RTMPT tunnel bytes, HTTP removed"}.get(kind, "")
+
+    @property
+    def settled(self) -> bool:
+        """Decoding is over, the flows table has its final counts, and the details and bytes panes show the
+        row under the cursor with nothing left to load (what tests and scripts wait for)."""
+        if not (self.timeline.finished and self._flows_final and self._details_timer is None):
+            return False
+        with self._body_lock:
+            if self._body_busy:
+                return False
+        position = self.query_one(TimelineView).position
+        if position is None:
+            return self._details_for is None
+        row = self.timeline.row_at(position)
+        return self._details_for == row and self._bytes_for == (self.raw_mode, row)
 
     def _fill_warning(self, row: int) -> None:
         tree = self.query_one(DetailsTree)
@@ -517,7 +664,6 @@ class RtmpInspectApp(App[int]):
     def _fill_message(self, row: int, body: bytes | None, loading: bool = False, missing: bool = False) -> None:
         timeline = self.timeline
         tree = self.query_one(DetailsTree)
-        hexview = self.query_one(HexView)
         r = timeline.row(row)
         title = Text(f"#{r.flow} message {r.index}: ", style="bold")
         title.append(escape(r.summary))
@@ -525,16 +671,12 @@ class RtmpInspectApp(App[int]):
         request, request_row, response_row = timeline.pairing(row)
         if loading:
             tree.add(tree.root, Text("decoding the body again from the capture…", style="italic"), leaf=True)
-            hexview.show(b"", "loading…")
         elif body is None:
             tree.add(tree.root, Text("body not available (not kept, and the capture cannot be read again)",
                                      style="italic"), leaf=True)
-            hexview.show(b"", "body not available")
         else:
             payload = timeline.payload(row, body)
             self._fill_body(tree, payload)
-            note = f"{len(body)} bytes" + (f", first {HEX_LIMIT} shown" if len(body) > HEX_LIMIT else "")
-            hexview.show(body[:HEX_LIMIT], note)
         if request is not None:
             pair = tree.add(tree.root, Text("request / response", style="bold"))
             tree.add_fields(pair, [("request", request.name), ("transaction_id", request.transaction_id),

@@ -8,6 +8,7 @@ with `textsafe.escape`, never through Rich markup.
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 from rich.segment import Segment
@@ -259,8 +260,16 @@ class TimelineView(ScrollView, can_focus=True):
         self.refresh()
 
 
+NoteLine = list[tuple[str, Style]]  # a line of our own text above the dump, in styled pieces
+
+HEADER_STYLE = Style(color="black", bgcolor="dark_orange")  # raw mode: chunk header bytes
+OTHER_STYLE = Style(dim=True, italic=True)  # raw mode: chunks of other chunk streams sent in between
+TEXT_STYLE = Style(color="green")
+
+
 class HexView(ScrollView, can_focus=True):
-    """A hex dump of one message body, drawn line by line."""
+    """A hex dump (a message body, or the raw chunks it came in), drawn line by line. `spans` style
+    byte ranges (chunk headers in raw mode); `first_offset` is the offset shown for the first byte."""
 
     BINDINGS = [
         Binding("up", "scroll_up", "Up", show=False),
@@ -270,11 +279,26 @@ class HexView(ScrollView, can_focus=True):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.data = b""
-        self.note = ""
+        self.notes: list[NoteLine] = []
+        self.spans: list[tuple[int, int, Style]] = []  # (start, end, style) over data, sorted, disjoint
+        self._span_starts: list[int] = []
+        self.first_offset = 0
 
-    def show(self, data: bytes | None, note: str = "") -> None:
+    @property
+    def note(self) -> str:
+        """The text above the dump, as plain text."""
+        return "\n".join("".join(text for text, _ in line) for line in self.notes)
+
+    def show(self, data: bytes | None, note: str | list[NoteLine] = "",
+             spans: list[tuple[int, int, Style]] | None = None, first_offset: int = 0) -> None:
         self.data = data or b""
-        self.note = note
+        if isinstance(note, str):
+            self.notes = [[(note, DIM)]] if note else []
+        else:
+            self.notes = note
+        self.spans = spans or []
+        self._span_starts = [start for start, _, _ in self.spans]
+        self.first_offset = first_offset
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resize_virtual()
         self.refresh()
@@ -288,31 +312,43 @@ class HexView(ScrollView, can_focus=True):
         return 4
 
     def _resize_virtual(self) -> None:
-        lines = (len(self.data) + self._per_line() - 1) // self._per_line() + (1 if self.note else 0)
+        lines = (len(self.data) + self._per_line() - 1) // self._per_line() + len(self.notes)
         width = self.scrollable_content_region.width or self.size.width
         self.virtual_size = Size(width, lines)
 
     def on_resize(self) -> None:
         self._resize_virtual()
 
+    def style_at(self, index: int) -> Style | None:
+        """The span style of byte `index` of the data (None: plain)."""
+        at = bisect.bisect_right(self._span_starts, index) - 1
+        if at >= 0:
+            start, end, style = self.spans[at]
+            if start <= index < end:
+                return style
+        return None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
         line = int(self.scroll_offset.y) + y
-        if self.note:
-            if line == 0:
-                return Strip([Segment(self.note, base + DIM)]).crop_extend(0, width, base)
-            line -= 1
+        if line < len(self.notes):
+            return Strip([Segment(text, base + style) for text, style in self.notes[line]]).crop_extend(0, width, base)
+        line -= len(self.notes)
         n = self._per_line()
         start = line * n
         if start >= len(self.data):
             return Strip.blank(width, base)
         chunk = self.data[start:start + n]
-        hex_part = " ".join(f"{b:02x}" for b in chunk).ljust(3 * n - 1)
-        text_part = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
-        segments = [Segment(f"{start:08x}  ", base + DIM), Segment(hex_part + "  ", base),
-                    Segment(text_part, base + Style(color="green"))]
-        return Strip(segments).crop_extend(0, width, base)
+        segments = [Segment(f"{self.first_offset + start:08x}  ", base + DIM)]
+        text = []
+        for i, b in enumerate(chunk):
+            style = self.style_at(start + i) if self.spans else None
+            segments.append(Segment(f"{b:02x}", base + style if style else base))
+            segments.append(Segment(" ", base))
+            text.append(Segment(chr(b) if 0x20 <= b < 0x7F else ".", base + (style or TEXT_STYLE)))
+        segments.append(Segment("   " * (n - len(chunk)) + " ", base))
+        return Strip(segments + text).crop_extend(0, width, base)
 
 
 MAX_TREE_NODES = 3000

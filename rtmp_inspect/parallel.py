@@ -1,0 +1,317 @@
+"""--jobs: one capture decoded by several processes at once, merged into exactly the output of one process.
+
+Every worker reads the whole capture, reassembles every TCP flow and recognises every RTMP session, so all
+of them number the sessions alike; each one decodes (the costly part: chunks, AMF, media, analysis, output)
+only the sessions whose id is its index modulo the number of workers. The analyzer counts a `step` each
+time it addresses any session, decoded here or not, so the same step means the same moment in every worker.
+A worker tags what it writes with the step (the timeline) or with the flow id (per-flow parts), and this
+process merges the workers' records by that tag. Records travel through pipes: a worker that runs ahead
+waits on a full pipe, and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+from typing import IO, Any, BinaryIO, Callable, Iterator
+
+from .capture.reader import CaptureError, open_capture
+
+# A record: key (u64), payload length (u32), payload. Keys at the top of the range are markers.
+_HEADER_SIZE = 12
+_SEPARATOR = 2**64 - 1  # ends a run of records merged by key
+_INFO = 2**64 - 2  # JSON: the capture's description and the number of flows
+_FAILED = 2**64 - 3  # the worker failed: the payload says why
+_RECORD_BYTES = 1 << 20  # text buffered under one key before it becomes a record
+_PIPE_BYTES = 1 << 20
+# Below this size a capture decodes in about a second: workers that each read it buy little.
+AUTO_MIN_BYTES = 32 * 1024 * 1024
+
+
+class Partition:
+    """Which sessions this process decodes, and the analyzer whose step keys its output."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index = index
+        self.count = count
+        self.analyzer: Any = None  # set by analysis.driver.run_capture
+
+    def owns(self, flow_id: int) -> bool:
+        return flow_id % self.count == self.index
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def worker_count(path: str, jobs: int | None) -> int:
+    """How many processes decode `path`: --jobs when given, else every core for a large regular file."""
+    if path == "-":
+        return 1  # standard input can be read once only
+    if jobs is not None:
+        return max(1, jobs)
+    cores = available_cores()
+    try:
+        large = os.path.getsize(path) >= AUTO_MIN_BYTES
+    except OSError:
+        return 1
+    return cores if large else 1
+
+
+# -- the worker side --------------------------------------------------------------------------------
+
+class _RecordWriter:
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+
+    def record(self, key: int, payload: bytes) -> None:
+        self.raw.write(key.to_bytes(8, "little") + len(payload).to_bytes(4, "little"))
+        self.raw.write(payload)
+
+    def info(self, capture: dict[str, Any], flows: int) -> None:
+        self.record(_INFO, json.dumps({"capture": capture, "flows": flows}).encode())
+
+
+class _KeyedOutput:
+    """A text file for the sinks whose writes become records, keyed by `key()` at the time of the write."""
+
+    def __init__(self, writer: _RecordWriter, key: Callable[[], int]) -> None:
+        self.writer = writer
+        self.key = key
+        self._current = -1
+        self._parts: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        key = self.key()
+        if key != self._current:
+            self.flush()
+            self._current = key
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size > _RECORD_BYTES:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._parts:
+            self.writer.record(self._current, "".join(self._parts).encode())
+            self._parts.clear()
+            self._size = 0
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition,
+          writer: _RecordWriter) -> None:
+    from .cli import _jsonl_capture_warning, analyze, capture_json
+    from .export.json_export import JsonDocumentSink, JsonLinesSink
+    from .export.text import TextSink
+
+    def step() -> int:
+        return partition.analyzer.step
+
+    flow = [0]  # the flow whose part is being written
+
+    def flow_id() -> int:
+        return flow[0]
+
+    if fmt == "jsonl":
+        out = _KeyedOutput(writer, step)
+        sink: Any = JsonLinesSink(out)  # type: ignore[arg-type]
+        reader, analyzer = analyze(path, sink, decode_as, partition)
+        capture = capture_json(path, reader, analyzer)
+        if partition.index == 0:  # the closing lines, after every worker's last step
+            last = analyzer.step + 1
+            out.key = lambda: last
+            for warning in reader.warnings:
+                out.write(_jsonl_capture_warning(warning))
+            sink.end(capture, [], analyzer.next_id)
+        out.flush()
+        writer.record(_SEPARATOR, b"")
+        writer.info(capture, analyzer.next_id)
+    elif fmt == "json":
+        sink = JsonDocumentSink()
+        reader, analyzer = analyze(path, sink, decode_as, partition)
+        writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
+        out = _KeyedOutput(writer, flow_id)
+        for session in analyzer.sessions:
+            flow[0] = session.id
+            sink.write_flow(out, session)  # type: ignore[arg-type]
+        out.flush()
+        writer.record(_SEPARATOR, b"")
+        sink.close()
+    else:
+        with tempfile.TemporaryFile() as spool_file:
+            spool = _KeyedOutput(_RecordWriter(spool_file), step)  # type: ignore[arg-type]
+            sink = TextSink(colour, spool=spool)
+            reader, analyzer = analyze(path, sink, decode_as, partition)
+            writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
+            out = _KeyedOutput(writer, flow_id)
+            for session in analyzer.sessions:
+                flow[0] = session.id
+                out.write(sink.flow_header_text(session))
+            out.flush()
+            writer.record(_SEPARATOR, b"")
+            spool.flush()
+            spool_file.seek(0)
+            shutil.copyfileobj(spool_file, writer.raw)
+            writer.record(_SEPARATOR, b"")
+
+
+def _child(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition, fd: int) -> None:
+    """The forked worker: never returns."""
+    status = 0
+    raw = os.fdopen(fd, "wb", buffering=_PIPE_BYTES)
+    writer = _RecordWriter(raw)
+    try:
+        _work(path, fmt, decode_as, colour, partition, writer)
+    except BaseException as exc:  # reported by the parent, which decides what the user sees
+        status = 1
+        kind = "capture" if isinstance(exc, CaptureError) else "internal"
+        why = str(exc) if kind == "capture" else "".join(traceback.format_exception(exc))
+        try:
+            writer.record(_FAILED, json.dumps({"kind": kind, "message": why}).encode())
+        except OSError:
+            pass
+    finally:
+        try:
+            raw.flush()
+            sys.stderr.flush()
+        except OSError:
+            pass
+        os._exit(status)
+
+
+# -- the parent side --------------------------------------------------------------------------------
+
+class WorkerFailed(Exception):
+    pass
+
+
+def _read_record(stream: BinaryIO) -> tuple[int, bytes]:
+    header = stream.read(_HEADER_SIZE)
+    if len(header) < _HEADER_SIZE:
+        raise WorkerFailed("a worker ended without finishing its output")
+    key = int.from_bytes(header[:8], "little")
+    payload = stream.read(int.from_bytes(header[8:], "little"))
+    if key == _FAILED:
+        failure = json.loads(payload)
+        if failure["kind"] == "capture":
+            raise CaptureError(failure["message"])
+        raise WorkerFailed(failure["message"])
+    return key, payload
+
+
+def _keyed_run(stream: BinaryIO, worker: int) -> Iterator[tuple[int, int, bytes]]:
+    """The records of one worker up to its next separator, as (key, worker, payload)."""
+    while True:
+        key, payload = _read_record(stream)
+        if key == _SEPARATOR:
+            return
+        yield key, worker, payload
+
+
+def _merged(streams: list[BinaryIO]) -> Iterator[tuple[int, bytes]]:
+    """One run from every worker, merged by key (a key is only ever written by one worker)."""
+    runs = [_keyed_run(stream, n) for n, stream in enumerate(streams)]
+    for key, _, payload in heapq.merge(*runs):
+        yield key, payload
+
+
+def _read_info(stream: BinaryIO) -> tuple[dict[str, Any], int]:
+    key, payload = _read_record(stream)
+    if key != _INFO:
+        raise WorkerFailed("a worker's output is out of order")
+    info = json.loads(payload)
+    return info["capture"], info["flows"]
+
+
+def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: int,
+                 out: IO[str]) -> tuple[dict[str, Any], int]:
+    """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl) to `out`,
+    byte for byte what one process writes. Returns the capture's description and its number of flows."""
+    open_capture(path).close()  # unusable input is reported once, here
+    out.flush()  # nothing buffered may be written twice by the forked workers
+    sys.stderr.flush()
+    workers: list[tuple[int, BinaryIO]] = []
+    try:
+        for index in range(jobs):
+            read_fd, write_fd = os.pipe()
+            _grow_pipe(write_fd)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child's exit is os._exit
+                os.close(read_fd)
+                for _, stream in workers:
+                    stream.close()
+                _child(path, fmt, decode_as, colour, Partition(index, jobs), write_fd)
+            os.close(write_fd)
+            workers.append((pid, os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES)))
+        streams = [stream for _, stream in workers]
+        write = out.write
+        if fmt == "jsonl":
+            for _, payload in _merged(streams):
+                write(payload.decode())
+            capture, flows = [_read_info(stream) for stream in streams][0]
+        elif fmt == "json":
+            from .export.json_export import DOCUMENT_TAIL, document_head
+
+            capture, flows = [_read_info(stream) for stream in streams][0]
+            write(document_head(capture))
+            previous = None
+            for key, payload in _merged(streams):
+                if key != previous:  # a new flow
+                    write(("," if previous is not None else "") + "\n")
+                    previous = key
+                write(payload.decode())
+            write(DOCUMENT_TAIL)
+        else:
+            from .export.text import COLUMNS, TextSink
+
+            capture, flows = [_read_info(stream) for stream in streams][0]
+            TextSink(colour, spool=io.StringIO()).write_head(out, capture, flows)
+            for _, payload in _merged(streams):
+                write(payload.decode())
+            write(COLUMNS)
+            for _, payload in _merged(streams):
+                write(payload.decode())
+        _wait_all(workers)
+        workers = []
+        return capture, flows
+    finally:
+        for pid, stream in workers:  # stopped early (an error, a closed pipe, Ctrl-C): stop the rest
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+            stream.close()
+
+
+def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
+    for pid, stream in workers:
+        stream.close()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise WorkerFailed(f"a worker process ended with status {status:#x}")
+
+
+def _grow_pipe(fd: int) -> None:
+    """A larger pipe lets a worker run further ahead of the merge before it waits (Linux only)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
+    except (ImportError, OSError):
+        pass

@@ -1,0 +1,193 @@
+"""The raw chunks of one message, as they were on the wire in its direction (the bytes pane's `r` mode).
+
+Nothing is kept from the first decoding: like the bodies (analysis/timeline.py, `make_body_loader`), the
+bytes are found again by decoding the flow's capture once more, up to the message. On the way, the bytes of
+the message's direction from its first chunk header to its end are copied, and the real chunk decoder
+tells where each chunk ends: in that stretch the session is fed one byte at a time, and a chunk decoder
+takes a chunk only once all of its bytes are in, so its offset moves exactly at chunk ends.
+
+Offsets are the decoder's stream offsets (those of the timeline's rows); for RTMPS they count the
+decrypted plaintext, for RTMPT the joined tunnel bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.timeline import FlowInfo
+
+RAW_LIMIT = 256 * 1024  # raw bytes shown (and mapped into chunks) at most per message
+
+
+@dataclass(frozen=True, slots=True)
+class RawChunk:
+    offset: int  # stream offset of the chunk's first byte
+    size: int  # header and payload
+    header: int  # header bytes (basic header, message header, extended timestamp); 0 if not known
+    ours: bool  # a chunk of the message itself (else of another chunk stream, sent in between)
+    fmt: int
+    csid: int
+
+
+@dataclass(slots=True)
+class RawBytes:
+    """The bytes of a message's chunks, from its first chunk header to its end (or to RAW_LIMIT)."""
+
+    start: int  # stream offset of data[0]
+    end: int  # stream offset just past the message
+    data: bytearray = field(default_factory=bytearray)
+    chunks: list[RawChunk] = field(default_factory=list)
+    missing: list[tuple[int, int]] = field(default_factory=list)  # (offset, size) lost from the capture
+    found: bool = False  # the message was met again at the same offsets
+
+    @property
+    def complete(self) -> bool:
+        """Every byte of the shown range is here."""
+        return self.found and not self.missing and len(self.data) == min(self.end, self.start + RAW_LIMIT) - self.start
+
+    @property
+    def truncated(self) -> bool:
+        return self.end - self.start > RAW_LIMIT
+
+
+class _Done(Exception):
+    pass
+
+
+class _RawCollector:
+    """A pipeline sink that watches one direction of one flow, copies the stream bytes of [start, end) and
+    maps them into chunks; it stops the run (raises _Done) once the message was decoded."""
+
+    keeps_finished_sessions = False
+
+    def __init__(self, local_flow: int, direction: str, index: int, start: int, end: int, length: int,
+                 stop: threading.Event | None) -> None:
+        self.local_flow = local_flow
+        self.direction = direction
+        self.index = index
+        self.stop = stop
+        self.raw = RawBytes(start, end)
+        self.map_end = min(end, start + RAW_LIMIT)
+        self.csid: int | None = None
+        self.length = length  # the message's body size
+        self.payload_seen = 0
+
+    # -- the sink ----------------------------------------------------------------------------
+
+    def flow_started(self, session: Any) -> None:
+        if session.id != self.local_flow:
+            return
+        # Watch what the analyzer feeds this session (an instance attribute shadows the method).
+        feed, gap = session.feed, session.gap
+
+        def watched_feed(tcp_direction: int, frame: int, time: float, data: bytes) -> list:
+            if session.direction(tcp_direction) != self.direction:
+                return feed(tcp_direction, frame, time, data)
+            return self._feed(session, feed, tcp_direction, frame, time, data)
+
+        def watched_gap(tcp_direction: int, frame: int, time: float, size: int) -> list:
+            if session.direction(tcp_direction) == self.direction:
+                at = session.decoders[self.direction].received_offset
+                if at < self.map_end and at + size > self.raw.start:
+                    self.raw.missing.append((at, size))
+            return gap(tcp_direction, frame, time, size)
+
+        session.feed = watched_feed
+        session.gap = watched_gap
+
+    def message(self, session: Any, record: MessageRecord) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise _Done
+        if session.id != self.local_flow:
+            return
+        if record.index == self.index:
+            self.raw.found = record.offset == self.raw.start and record.end_offset == self.raw.end \
+                and record.dir == self.direction
+            raise _Done
+        if record.index > self.index:
+            raise _Done
+
+    def warning(self, session: Any, record: WarningRecord) -> None:
+        pass
+
+    def flow_finished(self, session: Any) -> None:
+        if session.id == self.local_flow:
+            raise _Done
+
+    # -- watching the bytes --------------------------------------------------------------------
+
+    def _feed(self, session: Any, feed: Any, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
+        decoder = session.decoders[self.direction]
+        at = decoder.received_offset
+        start, map_end = self.raw.start, self.map_end
+        lo = max(start - at, 0)
+        hi = min(map_end - at, len(data))
+        if hi <= lo:
+            return feed(tcp_direction, frame, time, data)
+        self.raw.data += data[lo:hi]
+        records = feed(tcp_direction, frame, time, data[:lo]) if lo else []
+        for i in range(lo, hi):
+            before = decoder.offset
+            chunk_size = decoder.chunk_size  # the size the chunk that ends with this byte was cut with
+            records += feed(tcp_direction, frame, time, data[i:i + 1])
+            after = decoder.offset
+            if after != before and before >= start:
+                self._chunk(before, after, chunk_size)
+        if hi < len(data):
+            records += feed(tcp_direction, frame, time, data[hi:])
+        return records
+
+    def _chunk(self, begin: int, end: int, chunk_size: int) -> None:
+        data = self.raw.data
+        at = begin - self.raw.start
+        if at >= len(data):
+            return
+        b0 = data[at]
+        fmt, csid = b0 >> 6, b0 & 0x3F
+        if csid == 0 and at + 1 < len(data):
+            csid = 64 + data[at + 1]
+        elif csid == 1 and at + 2 < len(data):
+            csid = 64 + data[at + 1] + (data[at + 2] << 8)
+        if self.csid is None:  # the range starts with the message's first chunk
+            self.csid = csid
+        size = end - begin
+        if csid == self.csid:
+            # The payload of a chunk of this message is what the decoder took for it: the chunk size, or
+            # what is left of the message; everything before it is header.
+            payload = max(min(chunk_size, self.length - self.payload_seen, size), 0)
+            self.payload_seen += payload
+            self.raw.chunks.append(RawChunk(begin, size, size - payload, True, fmt, csid))
+        else:
+            self.raw.chunks.append(RawChunk(begin, size, 0, False, fmt, csid))
+
+
+def decode_quietly(path: str, sink: Any, decode_as: list[int], stop: threading.Event | None = None) -> None:
+    """Run a capture through the analysis into `sink`, without the progress line cli.analyze draws on
+    stderr (under the TUI that is the screen); `stop` set ends the run early."""
+    from ..analysis.driver import run_capture
+    from ..capture.reader import open_capture
+
+    reader = open_capture(path)
+    try:
+        run_capture(reader, sink, decode_as, lambda _segments: not (stop is not None and stop.is_set()))
+    finally:
+        reader.close()
+
+
+def load_raw(flow: FlowInfo, direction: str, index: int, start: int, end: int, length: int,
+             decode_as: list[int], stop: threading.Event | None = None) -> RawBytes | None:
+    """The raw chunks of message `index` of `flow` (in `direction`, at stream offsets [start, end), with a
+    body of `length` bytes). None when the capture cannot be read again (standard input, gone)."""
+    if flow.path is None or flow.path == "-":
+        return None
+    sink = _RawCollector(flow.local_id, direction, index, start, end, length, stop)
+    try:
+        decode_quietly(flow.path, sink, list(decode_as), stop)
+    except _Done:
+        pass
+    except Exception:
+        return None
+    return sink.raw
