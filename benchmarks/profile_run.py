@@ -28,7 +28,7 @@ def main() -> int:
 
     profile = cProfile.Profile()
     profile.enable()
-    cli.main([args.capture, "--format", args.format, "-o", os.devnull])
+    cli.main([args.capture, "--format", args.format, "-o", os.devnull, "--jobs", "1"])  # the profile of one process
     profile.disable()
     stats = pstats.Stats(profile)
     by_module: collections.Counter = collections.Counter()
