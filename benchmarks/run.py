@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark rtmp-inspect against tshark, side by side, on the inputs of make_inputs.py.
 
-For each input, in one run and one after the other on the same file (so both see the same page cache):
-  ours json    rtmp-inspect FILE --format json  -o /dev/null
-  ours jsonl   rtmp-inspect FILE --format jsonl -o /dev/null
-  tshark flds  tshark -r FILE -Y rtmpt -T fields -e frame.number -e rtmpt.header.typeid  > /dev/null
-  tshark json  tshark -r FILE -Y rtmpt -T json > /dev/null      (given --tshark-json-timeout seconds)
-Wall time (best of --repeat) and peak RSS of the process (os.wait4's ru_maxrss). The gigabyte input is run
-with jsonl only (flat memory, MB/s), unless --big-tshark.
+For each input, in one run and one after the other on the same file (so all see the same page cache):
+  ours json      rtmp-inspect FILE --format json  -o /dev/null            (default: all cores, --jobs)
+  ours json x1   rtmp-inspect FILE --format json  -o /dev/null --jobs 1   (one process)
+  ours jsonl     the same two with --format jsonl
+  tshark flds    tshark -r FILE -Y rtmpt -T fields -e frame.number -e rtmpt.header.typeid  > /dev/null
+  tshark json    tshark -r FILE -Y rtmpt -T json > /dev/null      (given --tshark-json-timeout seconds)
+Wall time (best of --repeat) and peak RSS (os.wait4's ru_maxrss: the largest single process of the tree,
+so with --jobs N the total is up to N times that). The gigabyte input is run with jsonl only (flat memory,
+MB/s), unless --big-tshark.
 
 Prints a Markdown table and writes it, with the machine description, to benchmarks/out/results.md.
 
@@ -109,9 +111,12 @@ def main(argv=None) -> int:
             return 2
         size = os.path.getsize(path)
         full = name != "big" or args.big_tshark
-        cmds = {"jsonl": ours + [path, "--format", "jsonl", "-o", "/dev/null"] + extra}
+        single = ["--jobs", "1"]
+        cmds = {"jsonl": ours + [path, "--format", "jsonl", "-o", "/dev/null"] + extra,
+                "jsonl1": ours + [path, "--format", "jsonl", "-o", "/dev/null"] + single}
         if full:
             cmds["json"] = ours + [path, "--format", "json", "-o", "/dev/null"] + extra
+            cmds["json1"] = ours + [path, "--format", "json", "-o", "/dev/null"] + single
             cmds["tshark_fields"] = ["tshark", "-r", path, "-Y", "rtmpt", "-T", "fields",
                                      "-e", "frame.number", "-e", "rtmpt.header.typeid"]
             if not args.no_tshark_json:
@@ -137,12 +142,19 @@ def main(argv=None) -> int:
     lines = []
     lines.append(f"Machine: {machine()}")
     lines.append("")
-    lines.append("| input | size | ours json | ours jsonl | tshark fields | tshark -T json | json / fields | "
-                 "jsonl / fields | json / tshark json | ours MB/s (jsonl) | peak RSS json / jsonl / fields / tshark json |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    cores = len(os.sched_getaffinity(0))
+    lines.append(f"ours: default run (--jobs: all {cores} cores for these inputs); x1: --jobs 1 (one process).")
+    lines.append("")
+    lines.append("| input | size | ours json | json x1 | ours jsonl | jsonl x1 | tshark fields | tshark -T json | "
+                 "json / fields | json x1 / fields | jsonl / fields | json / tshark json | MB/s jsonl (x1) | "
+                 "peak RSS per process: json / json x1 / jsonl x1 / fields / tshark json |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, size, r in rows:
         def t(key):
             return r.get(key, (None, None))[0]
+
+        def cell(key):
+            return fmt_time(t(key)) if key in r else "-"
 
         def rss(key):
             v = r.get(key, (None, None))[1]
@@ -158,11 +170,13 @@ def main(argv=None) -> int:
         else:
             json_ratio = ratio("json", "tshark_json")
         speed = "-" if t("jsonl") is None else f"{size / 1e6 / t('jsonl'):.1f}"
+        if t("jsonl1") is not None:
+            speed += f" ({size / 1e6 / t('jsonl1'):.1f})"
         lines.append(
-            f"| {LABELS[name]} | {size / 1e6:.0f} MB | {fmt_time(t('json')) if 'json' in r else '-'} | "
-            f"{fmt_time(t('jsonl'))} | {fmt_time(t('tshark_fields')) if 'tshark_fields' in r else '-'} | {tj_text} | "
-            f"{ratio('json', 'tshark_fields')} | {ratio('jsonl', 'tshark_fields')} | {json_ratio} | {speed} | "
-            f"{rss('json')} / {rss('jsonl')} / {rss('tshark_fields')} / {rss('tshark_json')} |"
+            f"| {LABELS[name]} | {size / 1e6:.0f} MB | {cell('json')} | {cell('json1')} | {cell('jsonl')} | "
+            f"{cell('jsonl1')} | {cell('tshark_fields')} | {tj_text} | {ratio('json', 'tshark_fields')} | "
+            f"{ratio('json1', 'tshark_fields')} | {ratio('jsonl', 'tshark_fields')} | {json_ratio} | {speed} | "
+            f"{rss('json')} / {rss('json1')} / {rss('jsonl1')} / {rss('tshark_fields')} / {rss('tshark_json')} |"
         )
     text = "\n".join(lines) + "\n"
     print()
@@ -174,7 +188,7 @@ def main(argv=None) -> int:
 
 
 def curve(args) -> int:
-    """jsonl time against capture size (1, 3, 9 rounds of media) and against flow count (1k, 3k, 10k sessions)."""
+    """jsonl time (one process) against capture size (1, 3, 9 rounds of media) and flow count (1k, 3k, 10k)."""
     ours = [sys.executable, "-m", "rtmp_inspect"]
     lines = ["| input | size | flows | jsonl time | peak RSS | MB/s | us per flow |", "|---|---|---|---|---|---|---|"]
     flows = {"media": 12, "media3": 36, "big": 108, "sessions1k": 1000, "sessions3k": 3000, "sessions": 10000}
@@ -186,7 +200,7 @@ def curve(args) -> int:
         size = os.path.getsize(path)
         best = None
         for _ in range(args.repeat):
-            t, rss, _status = measure(ours + [path, "--format", "jsonl", "-o", "/dev/null"])
+            t, rss, _status = measure(ours + [path, "--format", "jsonl", "-o", "/dev/null", "--jobs", "1"])
             if best is None or t < best[0]:
                 best = (t, rss)
         t, rss = best
