@@ -624,3 +624,27 @@ def test_fuzz_regression_replays_cleanly(harness, path):
         sys.path.insert(0, fuzz_dir)
     module = importlib.import_module(f"fuzz_{harness}")
     module.test_one_input(path.read_bytes())
+
+
+def test_open_flow_bound_ends_the_least_recent_session_with_a_warning():
+    from rtmp_inspect.analysis.pipeline import Analyzer
+    from rtmp_inspect.capture.reader import open_capture
+    from rtmp_inspect.flows.table import FlowTable
+
+    class Collect:
+        def flow_started(self, session): pass
+        def message(self, session, record): pass
+        def warning(self, session, record): pass
+        def flow_finished(self, session): pass
+
+    reader = open_capture(str(ROOT / "samples" / "publish_play.pcap"))  # a publisher and two players, open together
+    analyzer = Analyzer(Collect(), reader.start or 0.0)
+    analyzer.table = FlowTable(max_flows=2)
+    for segment in reader.segments():
+        analyzer.add(segment)
+    analyzer.finish()
+    evicted = [s for s in analyzer.sessions if s.ended == "evicted"]
+    assert evicted, [s.ended for s in analyzer.sessions]
+    for session in evicted:
+        assert [w.code for w in session.warnings].count("limit.open-flows") == 1
+    assert all("limit.open-flows" not in [w.code for w in s.warnings] for s in analyzer.sessions if s not in evicted)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Protocol
 
 from ..capture.segment import TcpSegment
-from ..flows.events import FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
+from ..flows.events import END_EVICTED, FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
 from ..flows.table import FlowTable
 from .detect import DEFAULT_PORTS, FlowDetector, Verdict
 from .records import MessageRecord, WarningRecord
@@ -275,6 +275,11 @@ class Analyzer:
         self.step += 1
         if type(session) is ForeignSession:
             return
+        if reason == END_EVICTED:
+            self._emit(session, [session.warn(
+                "limit.open-flows", "warning", frame,
+                f"more than {self.table.max_flows} TCP connections open at once: this one, the least recently "
+                "active, was let go (any later packets of it start a new flow)", None)])
         self._emit(session, session.finish(reason, frame, time))
         self.sink.flow_finished(session)
         if getattr(self.sink, "keeps_finished_sessions", True):
