@@ -16,7 +16,7 @@ from .capture.reader import CaptureError, open_capture
 from .export.json_export import JsonDocumentSink, JsonLinesSink
 from .export.stable import stabilize
 from .export.text import TextSink
-from .parallel import WorkerFailed, run_parallel, worker_count
+from .parallel import WorkerFailed, available_cores, run_captures, run_parallel, worker_count
 from .progress import Progress
 from .textsafe import escape
 
@@ -106,39 +106,49 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.extract_flv is not None:
         return run_extract_flv(args, out, err)
     fmt = args.format or "text"
-    status = EXIT_OK
-    for path in args.captures:
-        colour = args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR"))
-        jobs = worker_count(path, args.jobs)
+    colour = bool(args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR")))
+
+    def run_one(path: str, out: IO[str], err: IO[str], jobs: int = 1) -> None:
         if jobs > 1:
-            run_in_parallel(args, path, fmt, bool(colour), jobs, out, err)
-            continue
-        if fmt == "json":
-            sink: Any = JsonDocumentSink()
-        elif fmt == "jsonl":
-            sink = JsonLinesSink(out)
+            run_in_parallel(args, path, fmt, colour, jobs, out, err)
         else:
-            sink = TextSink(bool(colour))
-        reader, analyzer = analyze(path, sink, args.decode_as)
-        capture = capture_json(path, reader, analyzer)
-        sessions = analyzer.sessions
-        if fmt == "jsonl":
-            for warning in reader.warnings:
-                out.write(_jsonl_capture_warning(warning))
-            sink.end(capture, sessions)
-        elif args.stable:
-            buffer = io.StringIO()
-            sink.write(buffer, capture, sessions)
-            stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
-            out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
-        else:
-            sink.write(out, capture, sessions)
+            run_single(args, path, fmt, colour, out, err)
+
+    jobs = args.jobs if args.jobs is not None else available_cores()
+    if len(args.captures) > 1 and jobs > 1 and "-" not in args.captures:
+        run_captures(args.captures, run_one, jobs, out, err)  # one process per capture
+    else:
+        for path in args.captures:
+            run_one(path, out, err, worker_count(path, args.jobs))
+    return EXIT_OK
+
+
+def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out: IO[str], err: IO[str]) -> None:
+    if fmt == "json":
+        sink: Any = JsonDocumentSink()
+    elif fmt == "jsonl":
+        sink = JsonLinesSink(out)
+    else:
+        sink = TextSink(colour)
+    reader, analyzer = analyze(path, sink, args.decode_as)
+    capture = capture_json(path, reader, analyzer)
+    sessions = analyzer.sessions
+    if fmt == "jsonl":
         for warning in reader.warnings:
-            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
-        if not sessions:
-            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
-                      f"{analyzer.tcp_flows} TCP flows)\n")
-    return status
+            out.write(_jsonl_capture_warning(warning))
+        sink.end(capture, sessions)
+    elif args.stable:
+        buffer = io.StringIO()
+        sink.write(buffer, capture, sessions)
+        stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
+        out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
+    else:
+        sink.write(out, capture, sessions)
+    for warning in reader.warnings:
+        err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+    if not sessions:
+        err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
+                  f"{analyzer.tcp_flows} TCP flows)\n")
 
 
 def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool, jobs: int,

@@ -307,6 +307,60 @@ def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
             raise WorkerFailed(f"a worker process ended with status {status:#x}")
 
 
+# -- several captures: one process each ----------------------------------------------------------
+
+_CAPTURE_JOB: Callable[[str, IO[str], IO[str]], None] | None = None  # set before the pool forks
+
+
+def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], None], jobs: int,
+                 out: IO[str], err: IO[str]) -> None:
+    """Several captures at once, one process each (at most `jobs` at a time): `run_one(path, out, err)` writes
+    each one's output to files, and they are copied out in the order given, as one process would write them.
+    The first capture that fails stops the run there, raising what one process would have raised."""
+    import multiprocessing
+
+    global _CAPTURE_JOB
+    out.flush()
+    sys.stderr.flush()
+    _CAPTURE_JOB = run_one
+    with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
+        jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(paths))) as pool:
+            for (path, base), failure in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
+                for name, stream in ((".out", out), (".err", err)):
+                    with open(base + name, encoding="utf-8", newline="") as written:
+                        shutil.copyfileobj(written, stream)
+                if failure is not None:
+                    pool.terminate()
+                    kind, details = failure
+                    if kind == "capture":
+                        raise CaptureError(details[0])
+                    if kind == "os":
+                        raise OSError(details[0], details[1], details[2])
+                    raise WorkerFailed(details[0])
+
+
+def _capture_job(job: tuple[str, str]) -> tuple[str, tuple] | None:
+    """In a pool process: one capture's output into BASE.out and BASE.err; what went wrong, if anything."""
+    path, base = job
+    assert _CAPTURE_JOB is not None
+    with open(base + ".out", "w", encoding="utf-8", newline="\n") as out, \
+            open(base + ".err", "w", encoding="utf-8", newline="\n") as err:
+        saved = sys.stderr
+        sys.stderr = err  # no progress line from several processes at once (a file is not a terminal)
+        try:
+            _CAPTURE_JOB(path, out, err)
+        except CaptureError as exc:
+            return "capture", (str(exc),)
+        except OSError as exc:
+            return "os", (exc.errno, exc.strerror, exc.filename)
+        except Exception:
+            return "internal", (traceback.format_exc(),)
+        finally:
+            sys.stderr = saved
+    return None
+
+
 def _grow_pipe(fd: int) -> None:
     """A larger pipe lets a worker run further ahead of the merge before it waits (Linux only)."""
     try:

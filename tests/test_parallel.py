@@ -151,3 +151,17 @@ def test_worker_count():
 def test_jobs_zero_is_a_usage_error(capsys):
     assert cli.main([str(SAMPLES / "publish_play.pcap"), "--jobs", "0"]) == 2
     assert "--jobs 0" in capsys.readouterr().err
+
+
+def test_several_captures_one_process_each_stop_at_the_first_bad_one(tmp_path, capsys):
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"not a capture" * 20)
+    good = [str(SAMPLES / name) for name in ("publish_play.pcap", "play_missing.pcap", "connect_rejected.pcap")]
+    for fmt in ("text", "json", "jsonl"):
+        for argv in (good, good[:2] + [str(junk)] + good[2:], good + [str(tmp_path / "missing.pcap")]):
+            argv = argv + ["--format", fmt, "--no-colour"]
+            single = run(argv + ["--jobs", "1"], tmp_path, capsys)
+            assert run(argv + ["--jobs", "2"], tmp_path, capsys) == single, (fmt, argv)
+            assert run(argv + ["--jobs", "4"], tmp_path, capsys) == single, (fmt, argv)
+            if argv[2] == str(junk):
+                assert single[0] == 2 and single[1].count(b"publish") > 0 and "junk.pcap" in single[2]
