@@ -115,7 +115,7 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
             run_single(args, path, fmt, colour, out, err)
 
     jobs = args.jobs if args.jobs is not None else available_cores()
-    if len(args.captures) > 1 and jobs > 1 and "-" not in args.captures:
+    if len(args.captures) > 1 and jobs > 1 and "-" not in args.captures and hasattr(os, "fork"):
         run_captures(args.captures, run_one, jobs, out, err)  # one process per capture
     else:
         for path in args.captures:

@@ -48,6 +48,9 @@ class Partition:
 
 
 def available_cores() -> int:
+    """Cores this process may use; 1 where processes cannot be forked (the workers are forked)."""
+    if not hasattr(os, "fork"):
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -56,7 +59,7 @@ def available_cores() -> int:
 
 def worker_count(path: str, jobs: int | None) -> int:
     """How many processes decode `path`: --jobs when given, else every core for a large regular file."""
-    if path == "-":
+    if path == "-" or not hasattr(os, "fork"):
         return 1  # standard input can be read once only
     if jobs is not None:
         return max(1, jobs)
