@@ -699,3 +699,22 @@ def test_publish_play_players_against_their_flvs(publish_play_doc):
             assert_matches_flv(stream, rtmpdump, exact=False)
     assert matched >= 1
     assert not [s for s in played if s["timing"]["stalls"] or s["timing"]["timestamps_backwards"]]
+
+
+def test_nal_units_are_walked_with_the_length_size_the_configuration_declares():
+    # The real sequence header with lengthSizeMinusOne = 1 (2-byte NAL unit lengths), then a keyframe framed so.
+    two_byte_seq = AVC_SEQ[:9] + bytes([0xFD]) + AVC_SEQ[10:]
+    sei, idr = b"\x06\x05\x01\x80", b"\x65" + bytes(40)
+    frame = b"\x17\x01\x00\x00\x00" + struct.pack(">H", len(sei)) + sei + struct.pack(">H", len(idr)) + idr
+    sim = Sim()
+    sim.send(1.0, 9, two_byte_seq, 0)
+    sim.send(1.04, 9, frame, 40)
+    sim.send(1.08, 9, AVC_SEQ, 80)  # back to 4-byte lengths
+    sim.send(1.12, 9, video_frame(True), 120)
+    config, framed, config4, framed4 = [r.payload for r in sim.records if r.type_id == 9]
+    assert config.config.nal_length_size == 2 and config4.config.nal_length_size == 4
+    assert framed.units == (6, 5) and framed.error is None
+    assert framed4.units == (5,) and framed4.error is None
+    # Without the configuration, the 4-byte default misreads the same frame.
+    from rtmp_inspect.rtmp.media import parse_video
+    assert parse_video(frame).units != (6, 5)

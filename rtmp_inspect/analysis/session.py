@@ -20,6 +20,7 @@ from ..rtmp.events import (
     Violation,
 )
 from ..rtmp.handshake import check_handshake
+from ..rtmp.media import parse_video
 from ..rtmp.messages import AmfPayload, decode_body
 from .commands import SessionState
 from .records import MessageRecord, WarningRecord
@@ -119,6 +120,7 @@ class FlowSession:
         # Per direction: (stream offset just past a fed segment, its frame, its time), for the bytes not yet decoded.
         self._frames: dict[str, deque] = {C2S: deque(), S2C: deque()}
         self.media_messages = {C2S: 0, S2C: 0}
+        self._nal_length_sizes: dict[tuple[str, int], int] = {}  # (dir, message stream) -> size, when not 4
         self.chunk_sizes: dict[str, int] = {}
         self.ended: str | None = None
         # Analyses that watch every message (expert checks, media statistics): see analysis/observers.py.
@@ -237,9 +239,16 @@ class FlowSession:
             self.media_messages[dir] += 1
             if len(body) >= 2 and body[1] == 0 and len(body) <= _CONFIG_CACHE_MAX_BODY:
                 payload, summary = _decode_media_config(type_id, body, message.timestamp)
+            elif type_id == 9 and (dir, message.stream_id) in self._nal_length_sizes:
+                # NAL units are walked with the length size the stream's configuration record declared.
+                size = self._nal_length_sizes[(dir, message.stream_id)]
+                payload = parse_video(body, nal_length_size=size)
+                summary = summarize(type_id, payload)
             else:
                 payload = decode_body(type_id, body, message.timestamp)
                 summary = summarize(type_id, payload)
+            if type_id == 9:
+                self._note_nal_length_size(dir, message.stream_id, payload)
         else:
             payload = decode_body(type_id, body, message.timestamp)
             if isinstance(payload, AmfPayload) and payload.is_command:
@@ -265,6 +274,17 @@ class FlowSession:
             message.inferred,
             message.body,
         )
+
+    def _note_nal_length_size(self, dir: str, stream_id: int, payload: Any) -> None:
+        """An AVC/HEVC configuration record says how long NAL unit length prefixes are (4 unless it says
+        otherwise); remembered per message stream when it is not 4, the size parse_video assumes."""
+        size = getattr(getattr(payload, "config", None), "nal_length_size", None)
+        if size is None:
+            return
+        if size == 4:
+            self._nal_length_sizes.pop((dir, stream_id), None)
+        else:
+            self._nal_length_sizes[(dir, stream_id)] = size
 
     # -- what the outputs show about the whole flow --------------------------------------------
 
