@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hide-addresses", action="store_true", help="with --stable: hide addresses too")
     parser.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
                         help="decode each capture with N processes (default: all cores for captures over 32 MB; "
-                             "the output is the same); text, json and jsonl")
+                             "the output is the same); text, json, jsonl and --check")
     parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
                         help="never colour the text output")
     parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
@@ -114,13 +114,17 @@ def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         else:
             run_single(args, path, fmt, colour, out, err)
 
+    for_each_capture(args, run_one, out, err)
+    return EXIT_OK
+
+
+def for_each_capture(args: argparse.Namespace, run_one: Any, out: IO[str], err: IO[str]) -> list:
+    """`run_one(path, out, err, jobs)` for every capture, in order, and what each returned. Several captures:
+    one process each (--jobs at a time); one capture: its own workers (parallel.worker_count)."""
     jobs = args.jobs if args.jobs is not None else available_cores()
     if len(args.captures) > 1 and jobs > 1 and "-" not in args.captures and hasattr(os, "fork"):
-        run_captures(args.captures, run_one, jobs, out, err)  # one process per capture
-    else:
-        for path in args.captures:
-            run_one(path, out, err, worker_count(path, args.jobs))
-    return EXIT_OK
+        return run_captures(args.captures, run_one, jobs, out, err)
+    return [run_one(path, out, err, worker_count(path, args.jobs)) for path in args.captures]
 
 
 def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out: IO[str], err: IO[str]) -> None:
@@ -156,11 +160,16 @@ def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool,
     """--jobs: the same output, decoded by `jobs` processes (parallel.py)."""
     if args.stable:
         buffer = io.StringIO()
-        capture, flows = run_parallel(path, fmt, args.decode_as, colour, jobs, buffer)
+        capture, flows, _ = run_parallel(path, fmt, args.decode_as, colour, jobs, buffer)
         stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
         out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
     else:
-        capture, flows = run_parallel(path, fmt, args.decode_as, colour, jobs, out)
+        capture, flows, _ = run_parallel(path, fmt, args.decode_as, colour, jobs, out)
+    _capture_notes(path, capture, flows, err)
+
+
+def _capture_notes(path: str, capture: dict[str, Any], flows: int, err: IO[str]) -> None:
+    """What stderr says about a capture once it is decoded: its damage, or that it holds no RTMP."""
     for warning in capture["warnings"]:
         err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
     if not flows:
@@ -172,17 +181,18 @@ def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """--check: findings grouped by flow with each flow's verdict; exit 1 when any error-severity finding."""
     from .analysis.expert import CheckSink, check_report
 
-    errors = 0
-    for path in args.captures:
+    def check_one(path: str, out: IO[str], err: IO[str], jobs: int = 1) -> int:
+        if jobs > 1:
+            capture, flows, counts = run_parallel(path, "check", args.decode_as, False, jobs, out)
+            _capture_notes(path, capture, flows, err)
+            return counts["error"] if counts else 0
         reader, analyzer = analyze(path, CheckSink(), args.decode_as)
         text, found = check_report(path, analyzer.sessions, list(reader.warnings))
         out.write(text)
-        errors += found
-        for warning in reader.warnings:
-            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
-        if not analyzer.sessions:
-            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
-                      f"{analyzer.tcp_flows} TCP flows)\n")
+        _capture_notes(path, capture_json(path, reader, analyzer), len(analyzer.sessions), err)
+        return found
+
+    errors = sum(for_each_capture(args, check_one, out, err))
     return EXIT_FINDINGS if errors else EXIT_OK
 
 

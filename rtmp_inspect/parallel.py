@@ -81,8 +81,8 @@ class _RecordWriter:
         self.raw.write(key.to_bytes(8, "little") + len(payload).to_bytes(4, "little"))
         self.raw.write(payload)
 
-    def info(self, capture: dict[str, Any], flows: int) -> None:
-        self.record(_INFO, json.dumps({"capture": capture, "flows": flows}).encode())
+    def info(self, capture: dict[str, Any], flows: int, counts: dict[str, int] | None = None) -> None:
+        self.record(_INFO, json.dumps({"capture": capture, "flows": flows, "counts": counts}).encode())
 
 
 class _KeyedOutput:
@@ -155,6 +155,23 @@ def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Pa
         out.flush()
         writer.record(_SEPARATOR, b"")
         sink.close()
+    elif fmt == "check":
+        from .analysis.expert import SEVERITY_ORDER, CheckSink, check_flow
+
+        reader, analyzer = analyze(path, CheckSink(), decode_as, partition)
+        sessions = analyzer.sessions
+        counts = dict.fromkeys(SEVERITY_ORDER, 0)
+        for session in sessions:
+            for warning in session.warnings:
+                if warning.severity in counts:
+                    counts[warning.severity] += 1
+        writer.info(capture_json(path, reader, analyzer), analyzer.next_id, counts)
+        out = _KeyedOutput(writer, flow_id)
+        for session in sessions:
+            flow[0] = session.id
+            out.write(check_flow(session)[0])
+        out.flush()
+        writer.record(_SEPARATOR, b"")
     else:
         with tempfile.TemporaryFile() as spool_file:
             spool = _KeyedOutput(_RecordWriter(spool_file), step)  # type: ignore[arg-type]
@@ -233,18 +250,18 @@ def _merged(streams: list[BinaryIO]) -> Iterator[tuple[int, bytes]]:
         yield key, payload
 
 
-def _read_info(stream: BinaryIO) -> tuple[dict[str, Any], int]:
+def _read_info(stream: BinaryIO) -> dict[str, Any]:
     key, payload = _read_record(stream)
     if key != _INFO:
         raise WorkerFailed("a worker's output is out of order")
-    info = json.loads(payload)
-    return info["capture"], info["flows"]
+    return json.loads(payload)
 
 
 def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: int,
-                 out: IO[str]) -> tuple[dict[str, Any], int]:
-    """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl) to `out`,
-    byte for byte what one process writes. Returns the capture's description and its number of flows."""
+                 out: IO[str]) -> tuple[dict[str, Any], int, dict[str, int] | None]:
+    """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl, check) to
+    `out`, byte for byte what one process writes. Returns the capture's description, its number of flows
+    and (check) its findings by severity."""
     open_capture(path).close()  # unusable input is reported once, here
     out.flush()  # nothing buffered may be written twice by the forked workers
     sys.stderr.flush()
@@ -263,14 +280,17 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
             workers.append((pid, os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES)))
         streams = [stream for _, stream in workers]
         write = out.write
+        counts = None
         if fmt == "jsonl":
             for _, payload in _merged(streams):
                 write(payload.decode())
-            capture, flows = [_read_info(stream) for stream in streams][0]
-        elif fmt == "json":
+            infos = [_read_info(stream) for stream in streams]
+        else:
+            infos = [_read_info(stream) for stream in streams]
+        capture, flows = infos[0]["capture"], infos[0]["flows"]
+        if fmt == "json":
             from .export.json_export import DOCUMENT_TAIL, document_head
 
-            capture, flows = [_read_info(stream) for stream in streams][0]
             write(document_head(capture))
             previous = None
             for key, payload in _merged(streams):
@@ -279,10 +299,17 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
                     previous = key
                 write(payload.decode())
             write(DOCUMENT_TAIL)
-        else:
+        elif fmt == "check":
+            from .analysis.expert import check_head, check_tail
+
+            counts = {severity: sum(info["counts"][severity] for info in infos) for severity in infos[0]["counts"]}
+            write(check_head(path, capture["warnings"]))
+            for _, payload in _merged(streams):
+                write(payload.decode())
+            write(check_tail(flows, counts))
+        elif fmt == "text":
             from .export.text import COLUMNS, TextSink
 
-            capture, flows = [_read_info(stream) for stream in streams][0]
             TextSink(colour, spool=io.StringIO()).write_head(out, capture, flows)
             for _, payload in _merged(streams):
                 write(payload.decode())
@@ -291,7 +318,7 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
                 write(payload.decode())
         _wait_all(workers)
         workers = []
-        return capture, flows
+        return capture, flows, counts
     finally:
         for pid, stream in workers:  # stopped early (an error, a closed pipe, Ctrl-C): stop the rest
             try:
@@ -312,24 +339,26 @@ def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
 
 # -- several captures: one process each ----------------------------------------------------------
 
-_CAPTURE_JOB: Callable[[str, IO[str], IO[str]], None] | None = None  # set before the pool forks
+_CAPTURE_JOB: Callable[[str, IO[str], IO[str]], Any] | None = None  # set before the pool forks
 
 
-def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], None], jobs: int,
-                 out: IO[str], err: IO[str]) -> None:
+def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], Any], jobs: int,
+                 out: IO[str], err: IO[str]) -> list:
     """Several captures at once, one process each (at most `jobs` at a time): `run_one(path, out, err)` writes
     each one's output to files, and they are copied out in the order given, as one process would write them.
-    The first capture that fails stops the run there, raising what one process would have raised."""
+    Returns what each `run_one` returned. The first capture that fails stops the run there, raising what
+    one process would have raised."""
     import multiprocessing
 
     global _CAPTURE_JOB
     out.flush()
     sys.stderr.flush()
     _CAPTURE_JOB = run_one
+    results = []
     with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
         jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
         with multiprocessing.get_context("fork").Pool(min(jobs, len(paths))) as pool:
-            for (path, base), failure in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
+            for (path, base), (failure, value) in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
                 for name, stream in ((".out", out), (".err", err)):
                     with open(base + name, encoding="utf-8", newline="") as written:
                         shutil.copyfileobj(written, stream)
@@ -341,10 +370,13 @@ def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], No
                     if kind == "os":
                         raise OSError(details[0], details[1], details[2])
                     raise WorkerFailed(details[0])
+                results.append(value)
+    return results
 
 
-def _capture_job(job: tuple[str, str]) -> tuple[str, tuple] | None:
-    """In a pool process: one capture's output into BASE.out and BASE.err; what went wrong, if anything."""
+def _capture_job(job: tuple[str, str]) -> tuple[tuple[str, tuple] | None, Any]:
+    """In a pool process: one capture's output into BASE.out and BASE.err; (what went wrong or None, what
+    the job returned)."""
     path, base = job
     assert _CAPTURE_JOB is not None
     with open(base + ".out", "w", encoding="utf-8", newline="\n") as out, \
@@ -352,16 +384,15 @@ def _capture_job(job: tuple[str, str]) -> tuple[str, tuple] | None:
         saved = sys.stderr
         sys.stderr = err  # no progress line from several processes at once (a file is not a terminal)
         try:
-            _CAPTURE_JOB(path, out, err)
+            return None, _CAPTURE_JOB(path, out, err)
         except CaptureError as exc:
-            return "capture", (str(exc),)
+            return ("capture", (str(exc),)), None
         except OSError as exc:
-            return "os", (exc.errno, exc.strerror, exc.filename)
+            return ("os", (exc.errno, exc.strerror, exc.filename)), None
         except Exception:
-            return "internal", (traceback.format_exc(),)
+            return ("internal", (traceback.format_exc(),)), None
         finally:
             sys.stderr = saved
-    return None
 
 
 def _grow_pipe(fd: int) -> None:

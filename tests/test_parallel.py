@@ -165,3 +165,22 @@ def test_several_captures_one_process_each_stop_at_the_first_bad_one(tmp_path, c
             assert run(argv + ["--jobs", "4"], tmp_path, capsys) == single, (fmt, argv)
             if argv[2] == str(junk):
                 assert single[0] == 2 and single[1].count(b"publish") > 0 and "junk.pcap" in single[2]
+
+
+def test_check_reports_the_same_with_jobs(tmp_path, capsys):
+    captures = _captures()
+    statuses = set()
+    for path, extra in captures:
+        argv = [str(path), "--check"] + extra
+        single = run(argv + ["--jobs", "1"], tmp_path, capsys)
+        statuses.add(single[0])
+        assert run(argv + ["--jobs", "2"], tmp_path, capsys) == single, path
+    assert statuses == {0, 1}  # both verdicts occur among the samples
+    # several captures at once: one process each, the exit status from all of them
+    everything = [str(path) for path, extra in captures if not extra]
+    single = run(everything + ["--check", "--jobs", "1"], tmp_path, capsys)
+    assert single[0] == 1
+    assert run(everything + ["--check", "--jobs", "3"], tmp_path, capsys) == single
+    clean = [str(SAMPLES / "publish_play.pcap"), str(SAMPLES / "ipv6.pcap")]
+    assert run(clean + ["--check", "--jobs", "2"], tmp_path, capsys) == run(clean + ["--check", "--jobs", "1"],
+                                                                              tmp_path, capsys)

@@ -778,27 +778,46 @@ class CheckSink:
 
 def check_report(path: str, sessions: list, capture_warnings: list[str] = ()) -> tuple[str, int]:
     """The text `--check` prints for one capture (every capture string escaped) and its error count."""
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    parts = [check_head(path, capture_warnings)]
+    for session in sessions:
+        text, found = check_flow(session)
+        parts.append(text)
+        for severity, n in found.items():
+            counts[severity] += n
+    parts.append(check_tail(len(sessions), counts))
+    return "".join(parts), counts["error"]
+
+
+def check_head(path: str, capture_warnings: list[str] = ()) -> str:
+    from ..textsafe import escape
+
+    lines = [f"{escape(path)}:"]
+    for warning in capture_warnings:
+        lines.append(f"  capture: warning capture.damaged: {escape(str(warning))}")
+    return "\n".join(lines) + "\n"
+
+
+def check_flow(session: Any) -> tuple[str, dict[str, int]]:
+    """One flow's part of the report, and its findings counted by severity."""
     from ..textsafe import escape
     from .verdict import verdict
 
-    lines = [f"{escape(path)}:"]
-    errors = 0
-    for warning in capture_warnings:
-        lines.append(f"  capture: warning capture.damaged: {escape(str(warning))}")
-    for session in sessions:
-        lines.append(f"flow #{session.id} {escape(session.client)} -> {escape(session.server)}: "
-                     f"{escape(verdict(session))}")
-        findings = sorted(session.warnings, key=lambda w: (w.frame is None, w.frame or 0,
-                                                            SEVERITY_ORDER.get(w.severity, 3)))
-        for finding in findings:
-            if finding.severity == "error":
-                errors += 1
-            frame = f"frame {finding.frame}" if finding.frame is not None else "end"
-            direction = f" {finding.dir}" if finding.dir else ""
-            lines.append(f"  {finding.severity:<7} {frame:<12} {finding.code}{direction}: {escape(finding.message)}")
-        if not findings:
-            lines.append("  no findings")
-    counts = {sev: sum(1 for s in sessions for w in s.warnings if w.severity == sev) for sev in SEVERITY_ORDER}
-    lines.append(f"{len(sessions)} RTMP flow(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-                 f"{counts['info']} info")
-    return "\n".join(lines) + "\n", errors
+    lines = [f"flow #{session.id} {escape(session.client)} -> {escape(session.server)}: {escape(verdict(session))}"]
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    findings = sorted(session.warnings, key=lambda w: (w.frame is None, w.frame or 0,
+                                                        SEVERITY_ORDER.get(w.severity, 3)))
+    for finding in findings:
+        if finding.severity in counts:
+            counts[finding.severity] += 1
+        frame = f"frame {finding.frame}" if finding.frame is not None else "end"
+        direction = f" {finding.dir}" if finding.dir else ""
+        lines.append(f"  {finding.severity:<7} {frame:<12} {finding.code}{direction}: {escape(finding.message)}")
+    if not findings:
+        lines.append("  no findings")
+    return "\n".join(lines) + "\n", counts
+
+
+def check_tail(flows: int, counts: dict[str, int]) -> str:
+    return (f"{flows} RTMP flow(s): {counts['error']} error(s), {counts['warning']} warning(s), "
+            f"{counts['info']} info\n")
