@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hide-addresses", action="store_true", help="with --stable: hide addresses too")
     parser.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
                         help="decode each capture with N processes (default: all cores for captures over 32 MB; "
-                             "the output is the same); text, json, jsonl and --check")
+                             "the output is the same); text, json, jsonl, --check and --extract-flv")
     parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
                         help="never colour the text output")
     parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
@@ -201,18 +201,21 @@ def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     from .export.flv import FlvExtractSink
 
     used_names: set[str] = set()  # file names stay unique across captures
+    # Captures one after the other (their file names depend on the ones before), each with its own workers.
     for path in args.captures:
+        jobs = worker_count(path, args.jobs)
+        if jobs > 1:
+            target = (args.extract_flv, used_names)
+            capture, flows, _ = run_parallel(path, "flv", args.decode_as, False, jobs, out, target)
+            _capture_notes(path, capture, flows, err)
+            continue
         sink = FlvExtractSink(args.extract_flv, used_names)
         try:
             reader, analyzer = analyze(path, sink, args.decode_as)
         finally:  # even when the capture turns out damaged: the files so far are finished and listed
             for written_path in sink.close():
                 out.write(escape(written_path) + "\n")
-        for warning in reader.warnings:
-            err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
-        if not analyzer.sessions:
-            err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
-                      f"{analyzer.tcp_flows} TCP flows)\n")
+        _capture_notes(path, capture_json(path, reader, analyzer), len(analyzer.sessions), err)
     return EXIT_OK
 
 

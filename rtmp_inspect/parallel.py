@@ -117,7 +117,7 @@ class _KeyedOutput:
 
 
 def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition,
-          writer: _RecordWriter) -> None:
+          writer: _RecordWriter, flv: tuple[str, set[str]] | None = None) -> None:
     from .cli import _jsonl_capture_warning, analyze, capture_json
     from .export.json_export import JsonDocumentSink, JsonLinesSink
     from .export.text import TextSink
@@ -155,6 +155,21 @@ def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Pa
         out.flush()
         writer.record(_SEPARATOR, b"")
         sink.close()
+    elif fmt == "flv":
+        from .export.flv import FlvExtractSink
+
+        assert flv is not None
+        sink = FlvExtractSink(flv[0], flv[1])
+        out = _KeyedOutput(writer, flow_id)
+        try:
+            reader, analyzer = analyze(path, sink, decode_as, partition)
+        finally:  # as in one process: the files so far are finished and listed even when the capture fails
+            for key, written in sink.close_keyed():
+                flow[0] = key[0]
+                out.write(written + "\0")
+            out.flush()
+            writer.record(_SEPARATOR, b"")
+        writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
     elif fmt == "check":
         from .analysis.expert import SEVERITY_ORDER, CheckSink, check_flow
 
@@ -190,13 +205,14 @@ def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Pa
             writer.record(_SEPARATOR, b"")
 
 
-def _child(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition, fd: int) -> None:
+def _child(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition, fd: int,
+           flv: tuple[str, set[str]] | None) -> None:
     """The forked worker: never returns."""
     status = 0
     raw = os.fdopen(fd, "wb", buffering=_PIPE_BYTES)
     writer = _RecordWriter(raw)
     try:
-        _work(path, fmt, decode_as, colour, partition, writer)
+        _work(path, fmt, decode_as, colour, partition, writer, flv)
     except BaseException as exc:  # reported by the parent, which decides what the user sees
         status = 1
         kind = "capture" if isinstance(exc, CaptureError) else "internal"
@@ -258,8 +274,10 @@ def _read_info(stream: BinaryIO) -> dict[str, Any]:
 
 
 def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: int,
-                 out: IO[str]) -> tuple[dict[str, Any], int, dict[str, int] | None]:
-    """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl, check) to
+                 out: IO[str], flv: tuple[str, set[str]] | None = None
+                 ) -> tuple[dict[str, Any], int, dict[str, int] | None]:
+    """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl, check, or
+    flv: the paths of the FLV files written into flv[0], names unique against flv[1], which is updated) to
     `out`, byte for byte what one process writes. Returns the capture's description, its number of flows
     and (check) its findings by severity."""
     open_capture(path).close()  # unusable input is reported once, here
@@ -275,7 +293,7 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
                 os.close(read_fd)
                 for _, stream in workers:
                     stream.close()
-                _child(path, fmt, decode_as, colour, Partition(index, jobs), write_fd)
+                _child(path, fmt, decode_as, colour, Partition(index, jobs), write_fd, flv)
             os.close(write_fd)
             workers.append((pid, os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES)))
         streams = [stream for _, stream in workers]
@@ -284,6 +302,15 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
         if fmt == "jsonl":
             for _, payload in _merged(streams):
                 write(payload.decode())
+            infos = [_read_info(stream) for stream in streams]
+        elif fmt == "flv":
+            assert flv is not None
+            from .textsafe import escape
+
+            for _, payload in _merged(streams):
+                for written in payload.decode().split("\0")[:-1]:
+                    write(escape(written) + "\n")
+                    flv[1].add(os.path.basename(written).lower())  # taken, for the next captures
             infos = [_read_info(stream) for stream in streams]
         else:
             infos = [_read_info(stream) for stream in streams]

@@ -184,3 +184,19 @@ def test_check_reports_the_same_with_jobs(tmp_path, capsys):
     clean = [str(SAMPLES / "publish_play.pcap"), str(SAMPLES / "ipv6.pcap")]
     assert run(clean + ["--check", "--jobs", "2"], tmp_path, capsys) == run(clean + ["--check", "--jobs", "1"],
                                                                               tmp_path, capsys)
+
+
+def test_extract_flv_writes_the_same_files_with_jobs(tmp_path, capsys):
+    paths = [str(path) for path, extra in _captures() if not extra]
+    paths.append(paths[0])  # the same capture twice: names made unique across captures
+    listings = {}
+    for jobs in ("1", "2"):
+        directory = tmp_path / f"flv{jobs}"
+        status, listing, _ = run(paths + ["--extract-flv", str(directory), "--jobs", jobs], tmp_path, capsys)
+        assert status == 0
+        listed = listing.decode().replace(str(directory), "DIR").splitlines()
+        files = {p.name: p.read_bytes() for p in directory.iterdir()}
+        assert sorted(line.removeprefix("DIR/") for line in listed) == sorted(files)
+        listings[jobs] = (listed, files)
+    assert listings["1"] == listings["2"]
+    assert len(listings["1"][0]) > 20 and any(name.endswith("-2.flv") for name in listings["1"][1])

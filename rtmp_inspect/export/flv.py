@@ -174,6 +174,11 @@ class FlvExtractSink:
             self._closed = True
         return self.written()
 
+    def close_keyed(self) -> list[tuple[tuple[int, int, str], str]]:
+        """`close()`, with each path's (flow, message stream, direction)."""
+        self.close()
+        return sorted(self._kept)
+
     def written(self) -> list[str]:
         """Paths of the files kept so far, ordered by flow, message stream, then c2s before s2c."""
         return [path for _, path in sorted(self._kept)]
