@@ -116,93 +116,139 @@ class _KeyedOutput:
         return False
 
 
-def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition,
-          writer: _RecordWriter, flv: tuple[str, set[str]] | None = None) -> None:
-    from .cli import _jsonl_capture_warning, analyze, capture_json
-    from .export.json_export import JsonDocumentSink, JsonLinesSink
-    from .export.text import TextSink
+class _Worker:
+    """One worker's run: decode the sessions of its partition and write its part of the output as records."""
 
-    def step() -> int:
-        return partition.analyzer.step
+    def __init__(self, path: str, decode_as: list[int], partition: Partition, writer: _RecordWriter) -> None:
+        self.path = path
+        self.decode_as = decode_as
+        self.partition = partition
+        self.writer = writer
+        self.flow = 0  # the flow whose part is being written (the key of per-flow records)
 
-    flow = [0]  # the flow whose part is being written
+    def step(self) -> int:
+        return self.partition.analyzer.step
 
-    def flow_id() -> int:
-        return flow[0]
+    def flow_id(self) -> int:
+        return self.flow
 
-    if fmt == "jsonl":
-        out = _KeyedOutput(writer, step)
-        sink: Any = JsonLinesSink(out)  # type: ignore[arg-type]
-        reader, analyzer = analyze(path, sink, decode_as, partition)
-        capture = capture_json(path, reader, analyzer)
-        if partition.index == 0:  # the closing lines, after every worker's last step
+    def analyze(self, sink: Any) -> tuple[Any, Any]:
+        from .cli import analyze
+
+        return analyze(self.path, sink, self.decode_as, self.partition)
+
+    def info(self, reader: Any, analyzer: Any, counts: dict[str, int] | None = None) -> None:
+        from .cli import capture_json
+
+        self.writer.info(capture_json(self.path, reader, analyzer), analyzer.next_id, counts)
+
+    def end_run(self) -> None:
+        self.writer.record(_SEPARATOR, b"")
+
+    def jsonl(self) -> None:
+        """The lines keyed by step; worker 0 also writes the capture's first and closing lines."""
+        from .cli import _jsonl_capture_warning, capture_json
+        from .export.json_export import JsonLinesSink
+
+        out = _KeyedOutput(self.writer, self.step)
+        sink = JsonLinesSink(out)  # type: ignore[arg-type]
+        reader, analyzer = self.analyze(sink)
+        if self.partition.index == 0:  # after every worker's last step
             last = analyzer.step + 1
             out.key = lambda: last
             for warning in reader.warnings:
                 out.write(_jsonl_capture_warning(warning))
-            sink.end(capture, [], analyzer.next_id)
+            sink.end(capture_json(self.path, reader, analyzer), [], analyzer.next_id)
         out.flush()
-        writer.record(_SEPARATOR, b"")
-        writer.info(capture, analyzer.next_id)
-    elif fmt == "json":
+        self.end_run()
+        self.info(reader, analyzer)
+
+    def json(self) -> None:
+        """The capture's description, then each flow object keyed by flow id."""
+        from .export.json_export import JsonDocumentSink
+
         sink = JsonDocumentSink()
-        reader, analyzer = analyze(path, sink, decode_as, partition)
-        writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
-        out = _KeyedOutput(writer, flow_id)
+        reader, analyzer = self.analyze(sink)
+        self.info(reader, analyzer)
+        out = _KeyedOutput(self.writer, self.flow_id)
         for session in analyzer.sessions:
-            flow[0] = session.id
+            self.flow = session.id
             sink.write_flow(out, session)  # type: ignore[arg-type]
         out.flush()
-        writer.record(_SEPARATOR, b"")
+        self.end_run()
         sink.close()
-    elif fmt == "flv":
-        from .export.flv import FlvExtractSink
 
-        assert flv is not None
-        sink = FlvExtractSink(flv[0], flv[1])
-        out = _KeyedOutput(writer, flow_id)
-        try:
-            reader, analyzer = analyze(path, sink, decode_as, partition)
-        finally:  # as in one process: the files so far are finished and listed even when the capture fails
-            for key, written in sink.close_keyed():
-                flow[0] = key[0]
-                out.write(written + "\0")
+    def text(self, colour: bool) -> None:
+        """The capture's description, the flow headers keyed by flow id, then the timeline keyed by step."""
+        from .export.text import TextSink
+
+        with tempfile.TemporaryFile() as spool_file:
+            spool = _KeyedOutput(_RecordWriter(spool_file), self.step)  # type: ignore[arg-type]
+            sink = TextSink(colour, spool=spool)
+            reader, analyzer = self.analyze(sink)
+            self.info(reader, analyzer)
+            out = _KeyedOutput(self.writer, self.flow_id)
+            for session in analyzer.sessions:
+                self.flow = session.id
+                out.write(sink.flow_header_text(session))
             out.flush()
-            writer.record(_SEPARATOR, b"")
-        writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
-    elif fmt == "check":
+            self.end_run()
+            spool.flush()
+            spool_file.seek(0)
+            shutil.copyfileobj(spool_file, self.writer.raw)
+            self.end_run()
+
+    def check(self) -> None:
+        """The capture's description with this worker's findings by severity, then each flow's report."""
         from .analysis.expert import SEVERITY_ORDER, CheckSink, check_flow
 
-        reader, analyzer = analyze(path, CheckSink(), decode_as, partition)
+        reader, analyzer = self.analyze(CheckSink())
         sessions = analyzer.sessions
         counts = dict.fromkeys(SEVERITY_ORDER, 0)
         for session in sessions:
             for warning in session.warnings:
                 if warning.severity in counts:
                     counts[warning.severity] += 1
-        writer.info(capture_json(path, reader, analyzer), analyzer.next_id, counts)
-        out = _KeyedOutput(writer, flow_id)
+        self.info(reader, analyzer, counts)
+        out = _KeyedOutput(self.writer, self.flow_id)
         for session in sessions:
-            flow[0] = session.id
+            self.flow = session.id
             out.write(check_flow(session)[0])
         out.flush()
-        writer.record(_SEPARATOR, b"")
-    else:
-        with tempfile.TemporaryFile() as spool_file:
-            spool = _KeyedOutput(_RecordWriter(spool_file), step)  # type: ignore[arg-type]
-            sink = TextSink(colour, spool=spool)
-            reader, analyzer = analyze(path, sink, decode_as, partition)
-            writer.info(capture_json(path, reader, analyzer), analyzer.next_id)
-            out = _KeyedOutput(writer, flow_id)
-            for session in analyzer.sessions:
-                flow[0] = session.id
-                out.write(sink.flow_header_text(session))
+        self.end_run()
+
+    def flv(self, directory: str, used_names: set[str]) -> None:
+        """The paths of the files written (NUL-terminated, keyed by flow id), then the capture's description."""
+        from .export.flv import FlvExtractSink
+
+        sink = FlvExtractSink(directory, used_names)
+        out = _KeyedOutput(self.writer, self.flow_id)
+        try:
+            reader, analyzer = self.analyze(sink)
+        finally:  # as in one process: the files so far are finished and listed even when the capture fails
+            for key, written in sink.close_keyed():
+                self.flow = key[0]
+                out.write(written + "\0")
             out.flush()
-            writer.record(_SEPARATOR, b"")
-            spool.flush()
-            spool_file.seek(0)
-            shutil.copyfileobj(spool_file, writer.raw)
-            writer.record(_SEPARATOR, b"")
+            self.end_run()
+        self.info(reader, analyzer)
+
+
+def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition,
+          writer: _RecordWriter, flv: tuple[str, set[str]] | None = None) -> None:
+    worker = _Worker(path, decode_as, partition, writer)
+    if fmt == "jsonl":
+        worker.jsonl()
+    elif fmt == "json":
+        worker.json()
+    elif fmt == "text":
+        worker.text(colour)
+    elif fmt == "check":
+        worker.check()
+    elif fmt == "flv" and flv is not None:
+        worker.flv(*flv)
+    else:
+        raise ValueError(f"no parallel form of {fmt!r}")
 
 
 def _child(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition, fd: int,
