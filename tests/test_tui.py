@@ -14,12 +14,17 @@ pytest.importorskip("textual")
 from textual.widgets import DataTable  # noqa: E402
 
 from rtmp_inspect.analysis.timeline import Timeline  # noqa: E402
+from rtmp_inspect.rtmp.chunks import ChunkDecoder  # noqa: E402
+from rtmp_inspect.rtmp.events import Message  # noqa: E402
 from rtmp_inspect.ui.app import RtmpInspectApp, run_tui  # noqa: E402
-from rtmp_inspect.ui.widgets import DetailsTree, TimelineView  # noqa: E402
-from tests.rtmp_builder import command, echo, handshake_part, message_chunks  # noqa: E402
+from rtmp_inspect.ui.stats import StatsScreen  # noqa: E402
+from rtmp_inspect.ui.widgets import HEADER_STYLE, OTHER_STYLE, DetailsTree, HexView, TimelineView  # noqa: E402
+from tests.rtmp_builder import basic_header, chunk_header, command, echo, handshake_part, message_chunks  # noqa: E402
 from tests.test_timeline import _bulk_fill, _FakeSession  # noqa: E402
 
 CAPTURES = "/work/shared/captures"
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
+CHUNK128 = os.path.join(SAMPLES, "chunk128.pcap")  # nginx with chunk_size 128: media in many chunks
 WIRESHARK = os.path.join(CAPTURES, "wireshark_rtmp_sample.cap")
 NGINX = os.path.join(CAPTURES, "twinx_nginx_publish.pcap")
 needs_captures = pytest.mark.skipif(not os.path.exists(NGINX), reason="shared captures not present")
@@ -63,30 +68,25 @@ def _session(name: str, media: int = 0) -> list[tuple[int, bytes]]:
     return packets
 
 
-async def _loaded(app: RtmpInspectApp, pilot) -> None:
-    deadline = time.monotonic() + 30
-    while not app.timeline.finished and time.monotonic() < deadline:
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)  # one poll of the model, and the details timer
-    await _quiet(app, pilot)
-
-
-async def _quiet(app: RtmpInspectApp, pilot, limit: float = 10.0) -> None:
-    """Wait until the details pane has content and stops changing: on a loaded machine the
-    details timer and the worker can lag well behind a fixed pause."""
+async def _until(pilot, condition, what: str, limit: float = 120.0) -> None:
+    """Wait until `condition()` holds, looking every few milliseconds (no fixed quiet period: on a loaded
+    machine the decoding thread and the details timer lag well behind any pause); fail after `limit` s."""
     deadline = time.monotonic() + limit
-    last = None
-    while time.monotonic() < deadline:
-        await pilot.pause(0.1)
-        shown = list(app.query_one(DetailsTree).lines_text)
-        if shown and shown == last:
-            return
-        last = shown
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {limit} s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def _loaded(app: RtmpInspectApp, pilot) -> None:
+    await _until(pilot, lambda: app.settled, "the capture to decode and the panes to fill")
+    await pilot.pause()  # and the screen to draw it
 
 
 async def _settle(pilot) -> None:
-    await pilot.pause(0.15)
-    await _quiet(pilot.app, pilot)
+    """After keys: wait until the panes show the row under the cursor, fully loaded."""
+    await pilot.pause()
+    await _loaded(pilot.app, pilot)
 
 
 def _status(app: RtmpInspectApp) -> str:
@@ -300,3 +300,227 @@ def test_run_tui_refuses_what_it_cannot_read(tmp_path, capsys) -> None:
     assert run_tui([str(tmp_path / "missing.pcap")], []) == 2
     err = capsys.readouterr().err
     assert err.count("rtmp-inspect:") == 3 and "Traceback" not in err
+
+
+async def _raw_mode(pilot, on: bool) -> HexView:
+    app = pilot.app
+    if app.raw_mode != on:
+        await pilot.press("r")
+    await _settle(pilot)
+    assert app.raw_mode == on
+    return app.query_one(HexView)
+
+
+def _hex_line(hexview: HexView, line: int) -> list:
+    """The segments of one line of the dump (after the note lines), scrolled to the top."""
+    return list(hexview.render_line(len(hexview.notes) + line))
+
+
+def test_raw_chunks_of_a_message_in_128_byte_chunks() -> None:
+    """`r` shows the chunks a message came in, headers highlighted, exactly the bytes on the wire."""
+
+    async def scenario() -> None:
+        app = RtmpInspectApp([CHUNK128], [])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _loaded(app, pilot)
+            # Frame 84: the publisher's first video keyframe, 6354 bytes, so 50 chunks of 128.
+            await pilot.press("g", *"84", "enter")
+            await _settle(pilot)
+            row = _current(app)
+            assert (row.type, row.dir, row.length, row.keyframe) == ("video", "c2s", 6354, True)
+            body = bytes(app.query_one(HexView).data)
+            assert len(body) == 6354 and body[0] == 0x17  # AVC keyframe
+
+            hexview = await _raw_mode(pilot, True)
+            raw = bytes(hexview.data)
+            assert len(raw) == row.end_offset - row.offset and hexview.first_offset == row.offset
+            # The first byte is a chunk basic header of the message's chunk stream; fmt 0 or 1 carry the
+            # message length and type id.
+            fmt, csid = raw[0] >> 6, raw[0] & 0x3F
+            assert csid == row.csid and fmt in (0, 1)
+            assert int.from_bytes(raw[4:7], "big") == 6354 and raw[7] == 9
+            first_header = 12 if fmt == 0 else 8
+            assert raw[first_header:first_header + 128] == body[:128]
+            # An independent decoder, started at that header with chunk size 128, finds the same message.
+            decoder = ChunkDecoder(expect_handshake=False, chunk_size=128, at_chunk_boundary=True)
+            messages = [e for e in decoder.receive_data(raw) if isinstance(e, Message)]
+            assert len(messages) == 1 and messages[0].body == body and messages[0].end_offset == len(raw)
+            chunks = messages[0].chunks
+            assert chunks == 50
+            # One highlighted header per chunk: the first one, then a one-byte fmt 3 header every 128 bytes.
+            expected = [(0, first_header)] + [(first_header + 128 * i + (i - 1), first_header + 128 * i + i)
+                                              for i in range(1, chunks)]
+            assert [(a, b) for a, b, style in hexview.spans] == expected
+            assert all(style == HEADER_STYLE for _, _, style in hexview.spans)
+            assert all(raw[a] == 0xC0 | csid for a, _ in expected[1:])
+            assert "50 chunks" in hexview.note and f"{len(raw) - 6354} + body 6354 bytes" in hexview.note
+            # Drawn: the offset column counts stream offsets, the header bytes carry the header style.
+            line = _hex_line(hexview, 0)
+            assert line[0].text.strip() == f"{row.offset:08x}"
+            assert line[1].text == f"{raw[0]:02x}" and line[1].style.bgcolor == HEADER_STYLE.bgcolor
+            # r again: back to the body.
+            hexview = await _raw_mode(pilot, False)
+            assert bytes(hexview.data) == body and not hexview.spans
+
+            # In raw mode the pane follows the cursor: AAC frames of 178 bytes (frame 113) and 280 (frame 110).
+            await _raw_mode(pilot, True)
+            await pilot.press("g", *"113", "enter")
+            await _settle(pilot)
+            for frame, length, chunks in ((113, 178, 2), (110, 280, 3)):
+                row = _current(app)
+                assert (row.frame, row.type, row.length) == (frame, "audio", length)
+                raw = bytes(hexview.data)
+                assert len(raw) == row.end_offset - row.offset and raw[0] & 0x3F == row.csid
+                first_header = len(raw) - length - (chunks - 1)
+                assert [(a, b) for a, b, _ in hexview.spans] == \
+                    [(0, first_header)] + [(first_header + 128 * i + i - 1, first_header + 128 * i + i)
+                                           for i in range(1, chunks)]
+                assert f"{chunks} chunks" in hexview.note
+                await pilot.press("up")
+                await _settle(pilot)
+
+    asyncio.run(scenario())
+
+
+def test_raw_chunks_beyond_the_limit_show_the_first_bytes(monkeypatch) -> None:
+    """A message larger than the raw view's limit: its first bytes, mapped into chunks, and a note."""
+    import rtmp_inspect.ui.app as app_module
+    import rtmp_inspect.ui.raw as raw_module
+
+    async def scenario(limit: int | None) -> tuple[bytes, list, str]:
+        if limit is not None:
+            monkeypatch.setattr(raw_module, "RAW_LIMIT", limit)
+            monkeypatch.setattr(app_module, "RAW_LIMIT", limit)
+        app = RtmpInspectApp([CHUNK128], [])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _loaded(app, pilot)
+            await pilot.press("g", *"84", "enter")  # the 6354-byte keyframe: 6411 bytes in 50 chunks
+            hexview = await _raw_mode(pilot, True)
+            return bytes(hexview.data), [(a, b) for a, b, _ in hexview.spans], hexview.note
+
+    whole, whole_spans, _ = asyncio.run(scenario(None))
+    data, spans, note = asyncio.run(scenario(1000))
+    assert len(whole) == 6411 and data == whole[:1000]
+    assert spans == [(a, b) for a, b in whole_spans if b <= 1000] and len(spans) == 8  # 8 chunks begin below 1000
+    assert "(the first 1000 bytes)" in note and "8 chunks" in note
+
+
+def test_raw_chunks_mark_interleaved_chunk_streams_and_follow_gaps(tmp_path) -> None:
+    """Chunks of another chunk stream sent between a message's chunks are shown, marked as such; messages
+    after bytes lost from the capture show their own bytes (stream offsets count the lost bytes)."""
+    ts = 0x1000000  # above 0xFFFFFF: every header carries an extended timestamp, fmt 3 ones too
+    video = KEY + bytes(range(256))[: 300 - len(KEY)]
+    first = chunk_header(0, 6, ts, len(video), 9, 1) + video[:128]
+    audio = message_chunks(4, 8, AUDIO, timestamp=ts, stream_id=1)
+    second = basic_header(3, 6) + ts.to_bytes(4, "big") + video[128:256]
+    third = basic_header(3, 6) + ts.to_bytes(4, "big") + video[256:]
+    packets = _session("cam") + [(0, first + audio + second + third)]
+    after_gap = [message_chunks(6, 9, VIDEO, timestamp=40 * i, stream_id=1) for i in range(4)]
+    packets += [(0, chunk) for chunk in after_gap]
+    capture = tmp_path / "interleaved.pcap"
+    capture.write_bytes(_pcap(packets, skip=frozenset({len(packets) - 3})))  # the first of the four is lost
+
+    async def scenario() -> None:
+        app = RtmpInspectApp([str(capture)], [])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _loaded(app, pilot)
+            await pilot.press("slash", *"kind:media", "enter")  # no warnings in between
+            await pilot.press("g", *str(len(_session("cam")) + 1), "enter")
+            await _settle(pilot)
+            assert _current(app).type == "audio"  # complete before the video it was sent inside
+            hexview = await _raw_mode(pilot, True)
+            assert bytes(hexview.data) == audio and [(a, b) for a, b, _ in hexview.spans] == [(0, 16)]
+            await pilot.press("down")
+            await _settle(pilot)
+            row = _current(app)
+            assert row.type == "video" and row.length == 300
+            assert bytes(hexview.data) == first + audio + second + third
+            a, b, c = len(first), len(first) + len(audio), len(first) + len(audio) + len(second)
+            assert hexview.spans == [(0, 16, HEADER_STYLE), (a, b, OTHER_STYLE), (b, b + 5, HEADER_STYLE),
+                                     (c, c + 5, HEADER_STYLE)]
+            assert "3 chunks" in hexview.note and "1 chunk(s) of other chunk streams" in hexview.note
+            # After the gap: the rows that follow it show exactly the bytes that were sent for them.
+            await pilot.press("end")
+            await _settle(pilot)
+            gap = [app.timeline.row(r) for r in app.timeline.warnings if app.timeline.row(r).name == "tcp.gap"]
+            assert len(gap) == 1
+            shown = []
+            for _ in range(2):
+                row = _current(app)
+                assert row.type == "video" and row.row > gap[0].row
+                shown.append(bytes(app.query_one(HexView).data))
+                await pilot.press("up")
+                await _settle(pilot)
+            assert shown == [after_gap[3], after_gap[2]]
+            # A warning has no bytes.
+            await pilot.press("escape", "home", "w")
+            await _settle(pilot)
+            assert _current(app).kind_name == "warning" and "no bytes" in app.query_one(HexView).note
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("name, keys, note", [("rtmps_tls12.pcap", "rtmps_tls12.keys", "decrypted TLS plaintext"),
+                                               ("rtmpt.pcap", None, "RTMPT tunnel bytes")])
+def test_raw_chunks_of_tunnelled_flows_are_their_rtmp_bytes(name: str, keys: str | None, note: str) -> None:
+    """RTMPS and RTMPT: the raw view shows the RTMP byte stream inside (said so), which is byte for byte
+    what the plain twin leg of the same capture (proxy/gateway -> nginx) carried on TCP."""
+    from rtmp_inspect.tls.keylog import load_keylog, use_keylog
+
+    variants = os.path.join(SAMPLES, "variants")
+
+    async def scenario() -> None:
+        app = RtmpInspectApp([os.path.join(variants, name)], [])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _loaded(app, pilot)
+            await pilot.press("slash", *"cmd:publish", "enter")
+            await _settle(pilot)
+            hexview = await _raw_mode(pilot, True)
+            shown = {}
+            for _ in range(len(app.timeline)):
+                row = _current(app)
+                tunnelled = isinstance(app.timeline.flows[row.flow].session.tcp_flow.id, tuple)
+                shown[tunnelled] = (bytes(hexview.data), hexview.note)
+                await pilot.press("down")
+                await _settle(pilot)
+            assert set(shown) == {True, False}
+            (inner, inner_note), (plain, plain_note) = shown[True], shown[False]
+            assert inner == plain and inner[0] & 0x3F == 8 and b"publish" in inner
+            assert note in inner_note and note not in plain_note
+
+    use_keylog(load_keylog(os.path.join(variants, keys)) if keys else None)
+    try:
+        asyncio.run(scenario())
+    finally:
+        use_keylog(None)
+
+
+def test_stats_screen_shows_codecs_rates_and_warnings() -> None:
+    async def scenario() -> None:
+        app = RtmpInspectApp([CHUNK128], [])
+        async with app.run_test(size=(120, 40)) as pilot:
+            await _loaded(app, pilot)
+            # The publishing flow (#1) selected in the flows table, then s.
+            app.query_one("#flows", DataTable).focus()
+            await pilot.press("down", "down")
+            await _settle(pilot)
+            assert app.flow_filter == 1
+            await pilot.press("s")
+            await _until(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats screen")
+            await pilot.pause()
+            text = str(app.screen.query_one("#stats").render())
+            assert "flow #1" in text and "flow #0" not in text
+            assert "c2s stream 1 (publish cam1)" in text
+            assert "H.264 profile High level 3.0 width 640 height 360" in text
+            assert "AAC profile LC sample_rate 44100 channels 1" in text
+            # The JSON's figures (media_stats): 100 video frames at 25 fps, 4 seconds of per-second bitrate.
+            assert "100 frames, 25.0 fps" in text and "over 4 s" in text
+            assert "warnings (0)" in text
+            # The main screen's keys do nothing here; Escape goes back.
+            cursor = app.screen_stack[0].query_one(TimelineView).cursor
+            await pilot.press("n", "slash")
+            await pilot.press("escape")
+            await _until(pilot, lambda: not isinstance(app.screen, StatsScreen), "the stats screen to close")
+            assert app.query_one(TimelineView).cursor == cursor and not app.query_one("#query").display
+
+    asyncio.run(scenario())

@@ -8,6 +8,7 @@ fills in as decoding goes.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -15,11 +16,13 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
@@ -34,6 +37,7 @@ from ..analysis.timeline import (
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..textsafe import escape
 from .raw import RAW_LIMIT, RawBytes, decode_quietly, load_raw
+from .stats import StatsScreen
 from .widgets import (
     DIM,
     HEADER_STYLE,
@@ -58,8 +62,8 @@ rtmp-inspect keys
   g                           go to a frame number
   n N / k K / w W             next/previous command, video keyframe, warning
   p                           from a request to its response and back
-  r                           bytes pane: the message body, or the raw chunks
-                              it came in (chunk headers highlighted)
+  r                           bytes: body, or raw chunks (headers lit)
+  s                           stats: codecs, rates per second, warnings
   left/right                  scroll the summary column
   ?  help      q  quit
 Filter terms, combined; free text matches summary, name or type:
@@ -69,6 +73,20 @@ Colours: commands green, data magenta, audio blue, video purple (keyframes
 bold), control grey, warnings yellow/orange/red. Capture strings are shown
 escaped (\\e, \\x07, \\u202e).
 """
+
+
+def unless_gone(method: Any) -> Any:
+    """For timer and thread callbacks: they may still fire while the app quits and its widgets are
+    already gone; then there is nothing to update."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except NoMatches:
+            return None
+
+    return run
 
 
 class HelpScreen(ModalScreen[None]):
@@ -84,20 +102,23 @@ class HelpScreen(ModalScreen[None]):
 class RtmpInspectApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "rtmp-inspect"
+    ENABLE_COMMAND_PALETTE = False  # nothing of ours in it; its ^p would take footer room from our keys
 
     BINDINGS = [
+        # Short labels, help first: the footer shows them all at 80 columns.
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
         Binding("slash", "open_filter", "Filter"),
-        Binding("g", "open_goto", "Go to frame"),
-        Binding("n", "jump('command', True)", "Next cmd"),
+        Binding("g", "open_goto", "Go to"),
+        Binding("n", "jump('command', True)", "Cmd"),
         Binding("N", "jump('command', False)", "Prev cmd", show=False),
-        Binding("k", "jump('keyframe', True)", "Keyframe"),
+        Binding("k", "jump('keyframe', True)", "Key"),
         Binding("K", "jump('keyframe', False)", "Prev keyframe", show=False),
-        Binding("w", "jump('warning', True)", "Warning"),
+        Binding("w", "jump('warning', True)", "Warn"),
         Binding("W", "jump('warning', False)", "Prev warning", show=False),
         Binding("p", "pair", "Pair"),
-        Binding("r", "toggle_raw", "Raw chunks"),
-        Binding("question_mark", "help", "Help"),
+        Binding("r", "toggle_raw", "Raw"),
+        Binding("s", "stats", "Stats"),
     ]
 
     def __init__(self, paths: list[str], decode_as: list[int], timeline: Timeline | None = None) -> None:
@@ -124,7 +145,7 @@ class RtmpInspectApp(App[int]):
         self.load_seconds: float | None = None
         self.first_screen_seconds: float | None = None
         self._flows_shown = -1
-        self._flow_cells: dict[tuple[int, str], Any] = {}
+        self._flow_cells: dict[tuple[str, str], str] = {}  # (row key, column key) -> plain text shown
         self._input_mode = "filter"
         self._note = ""
         self._details_for: int | None = None
@@ -157,14 +178,9 @@ class RtmpInspectApp(App[int]):
             yield hexview
         yield Input(id="query", placeholder="filter: text, kind:video, cmd:publish, stream:1, dir:c2s, flow:0")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)  # every key fits in 80 columns
 
     def on_mount(self) -> None:
-        flows = self.query_one("#flows", DataTable)
-        for key, label in (("id", "#"), ("client", "client"), ("server", "server"), ("app", "app"),
-                           ("stream", "stream"), ("role", "role"), ("outcome", "outcome"),
-                           ("messages", "msgs"), ("warnings", "warns")):
-            flows.add_column(Text(label), key=key)
         bar = self.query_one("#query", Input)
         bar.display = False
         bar.cursor_blink = False  # a steady cursor (a blinking one also makes screenshots differ)
@@ -240,6 +256,7 @@ class RtmpInspectApp(App[int]):
 
     # -- polling the model -------------------------------------------------------------------
 
+    @unless_gone
     def poll(self) -> None:
         view = self.query_one(TimelineView)
         view.sync()
@@ -251,7 +268,8 @@ class RtmpInspectApp(App[int]):
             self._last_flow_update = now
             self._flows_final = finished
             self._update_flows()
-            self._size_flows_table()
+        # Every time: whether the table needs its horizontal scrollbar is known only after its layout.
+        self._size_flows_table()
         if self._details_for is None and self._details_timer is None and view.position is not None:
             self.show_details(view.position)
         self._update_status()
@@ -260,35 +278,52 @@ class RtmpInspectApp(App[int]):
         table = self.query_one("#flows", DataTable)
         flows = list(self.timeline.flows)
         if len(flows) != self._flows_shown:
+            # A new flow: build the table again, columns too, so that column widths are those of what it
+            # shows now (DataTable only widens columns for added rows).
             self._flows_shown = len(flows)
             keep = table.cursor_row
-            table.clear()
+            table.clear(columns=True)
             self._flow_cells.clear()
-            table.add_row(*self._flow_cells_for(None, flows), key="all")
-            for info in flows:
-                table.add_row(*self._flow_cells_for(info, flows), key=f"f{info.id}")
+            for key, label in FLOW_COLUMNS:
+                table.add_column(Text(label), key=key)
+            for info in [None, *flows]:
+                key = "all" if info is None else f"f{info.id}"
+                cells = self._flow_cells_for(info, flows)
+                table.add_row(*cells, key=key)
+                for (column, _), value in zip(FLOW_COLUMNS, cells):
+                    self._flow_cells[(key, column)] = value.plain
             if 0 <= keep < table.row_count:
                 table.move_cursor(row=keep)
             self._size_flows_table()
             return
-        # Counts and outcomes change while decoding: update those cells only.
+        # Counts and outcomes change while decoding: update those cells only (and the column widths with
+        # them, or the widths would depend on when the rows were added).
         for info in [None, *flows]:
             key = "all" if info is None else f"f{info.id}"
             cells = self._flow_cells_for(info, flows)
-            for column, value in zip(("id", "client", "server", "app", "stream", "role", "outcome", "messages",
-                                      "warnings"), cells):
+            for (column, _), value in zip(FLOW_COLUMNS, cells):
                 if self._flow_cells.get((key, column)) != value.plain:
                     self._flow_cells[(key, column)] = value.plain
                     try:
-                        table.update_cell(key, column, value)
+                        table.update_cell(key, column, value, update_width=True)
                     except Exception:
                         pass
 
-    def _size_flows_table(self) -> None:
+    def _flows_table_height(self) -> int:
         table = self.query_one("#flows", DataTable)
         rows = min(len(self.timeline.flows) + 1, 6) + 1  # the column labels, "all flows", the flows
-        if table.virtual_size.width > table.scrollable_content_region.width:
+        # Whether the horizontal scrollbar shows, from what the cells hold (the table itself measures them
+        # only when idle): each column as wide as its widest cell, plus padding on both sides.
+        needed = sum(max([cell_len(label)] + [cell_len(text) for (_, col), text in self._flow_cells.items()
+                                              if col == key]) + 2 * table.cell_padding
+                     for key, label in FLOW_COLUMNS)
+        if needed > table.scrollable_content_region.width:
             rows += 1  # the horizontal scrollbar
+        return rows
+
+    def _size_flows_table(self) -> None:
+        table = self.query_one("#flows", DataTable)
+        rows = self._flows_table_height()
         if table.styles.height is None or table.styles.height.value != rows:
             table.styles.height = rows
 
@@ -458,8 +493,19 @@ class RtmpInspectApp(App[int]):
                 view.move_to(target)
         self._update_status()
 
+    # The keys of the main screen do nothing (and are not listed) over the help and stats screens.
+    _MAIN_SCREEN_ACTIONS = frozenset({"open_filter", "open_goto", "jump", "pair", "toggle_raw", "stats", "help"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._MAIN_SCREEN_ACTIONS:
+            return len(self.screen_stack) <= 1
+        return True
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_stats(self) -> None:
+        self.push_screen(StatsScreen(self.timeline, self.flow_filter))
 
     async def action_quit(self) -> None:
         self._stop.set()
@@ -477,6 +523,7 @@ class RtmpInspectApp(App[int]):
         # Holding a key down moves the cursor many times a second: decode only where it stops.
         self._details_timer = self.set_timer(0.05, lambda: self.show_details(event.position))
 
+    @unless_gone
     def show_details(self, position: int | None) -> None:
         self._details_timer = None
         tree = self.query_one(DetailsTree)
@@ -542,6 +589,7 @@ class RtmpInspectApp(App[int]):
         return load_raw(timeline.flows[flow], r.dir or "", r.index, r.offset, r.end_offset, r.length,
                         self.decode_as, self._stop)
 
+    @unless_gone
     def _loaded(self, what: str, row: int, result: Any) -> None:
         if what == "raw":
             self._raw_cache[row] = result
@@ -596,7 +644,7 @@ class RtmpInspectApp(App[int]):
     def _show_raw(self, row: int, raw: RawBytes | None) -> None:
         hexview = self.query_one(HexView)
         r = self.timeline.row(row)
-        head = f"{r.dir} stream bytes {r.offset}-{r.end_offset}"
+        head = f"{r.dir} bytes {r.offset}-{r.end_offset}"
         if raw is None:
             hexview.show(b"", f"{head}: not available (the capture cannot be read again)")
             return
@@ -621,7 +669,7 @@ class RtmpInspectApp(App[int]):
                 spans.append((at, at + c.size, OTHER_STYLE))
         # Narrow at 80 columns: short lines, the counts in the legend.
         carrier = self._carrier_note(r.flow)
-        first = f"{head}, {len(ours)} chunk{'s' if len(ours) != 1 else ''}" + (f" ({carrier})" if carrier else "")
+        first = f"{head}: {len(ours)} chunk{'s' if len(ours) != 1 else ''}" + (f" ({carrier})" if carrier else "")
         notes: list[NoteLine] = [[(first, DIM)]]
         if raw.truncated:
             notes.append([(f"(the first {RAW_LIMIT} bytes)", DIM)])
@@ -643,6 +691,9 @@ class RtmpInspectApp(App[int]):
         """Decoding is over, the flows table has its final counts, and the details and bytes panes show the
         row under the cursor with nothing left to load (what tests and scripts wait for)."""
         if not (self.timeline.finished and self._flows_final and self._details_timer is None):
+            return False
+        height = self.query_one("#flows", DataTable).styles.height
+        if height is None or height.value != self._flows_table_height():
             return False
         with self._body_lock:
             if self._body_busy:
@@ -729,6 +780,10 @@ class RtmpInspectApp(App[int]):
                 tree.add_json(node, key, value)
         else:
             tree.add(root, Text("body: not decoded (unknown type)", style="italic"), leaf=True)
+
+
+FLOW_COLUMNS = (("id", "#"), ("client", "client"), ("server", "server"), ("app", "app"), ("stream", "stream"),
+                ("role", "role"), ("outcome", "outcome"), ("messages", "msgs"), ("warnings", "warns"))
 
 
 def _file_size(path: str) -> int | None:

@@ -2,9 +2,10 @@
 
 Nothing is kept from the first decoding: like the bodies (analysis/timeline.py, `make_body_loader`), the
 bytes are found again by decoding the flow's capture once more, up to the message. On the way, the bytes of
-the message's direction from its first chunk header to its end are copied, and the real chunk decoder
-tells where each chunk ends: in that stretch the session is fed one byte at a time, and a chunk decoder
-takes a chunk only once all of its bytes are in, so its offset moves exactly at chunk ends.
+the message's direction from its first chunk header to its end (at most RAW_LIMIT of them) are copied,
+and the real chunk decoder tells where each chunk ends: in that stretch the session is fed one byte at a
+time, and a chunk decoder takes a chunk only once all of its bytes are in, so its offset moves exactly at
+chunk ends (about 2 µs a byte).
 
 Offsets are the decoder's stream offsets (those of the timeline's rows); for RTMPS they count the
 decrypted plaintext, for RTMPT the joined tunnel bytes.
@@ -20,13 +21,14 @@ from ..analysis.records import MessageRecord, WarningRecord
 from ..analysis.timeline import FlowInfo
 
 RAW_LIMIT = 256 * 1024  # raw bytes shown (and mapped into chunks) at most per message
+HEADER_SIZES = (11, 7, 3, 0)  # message header size by chunk fmt
 
 
 @dataclass(frozen=True, slots=True)
 class RawChunk:
     offset: int  # stream offset of the chunk's first byte
     size: int  # header and payload
-    header: int  # header bytes (basic header, message header, extended timestamp); 0 if not known
+    header: int  # header bytes (basic header, message header, extended timestamp); 0 for other chunk streams
     ours: bool  # a chunk of the message itself (else of another chunk stream, sent in between)
     fmt: int
     csid: int
@@ -74,6 +76,7 @@ class _RawCollector:
         self.csid: int | None = None
         self.length = length  # the message's body size
         self.payload_seen = 0
+        self.extended: bytes | None = None  # the extended timestamp field of the message's first header
 
     # -- the sink ----------------------------------------------------------------------------
 
@@ -136,23 +139,33 @@ class _RawCollector:
             after = decoder.offset
             if after != before and before >= start:
                 self._chunk(before, after, chunk_size)
+        if at + hi == map_end < self.raw.end and start <= decoder.offset < map_end:
+            self._cut_chunk(decoder.offset)  # RAW_LIMIT cuts a chunk: its end is past what is shown
         if hi < len(data):
             records += feed(tcp_direction, frame, time, data[hi:])
         return records
 
-    def _chunk(self, begin: int, end: int, chunk_size: int) -> None:
+    def _basic_header(self, at: int) -> tuple[int, int, int]:
+        """(fmt, chunk stream id, basic header size) of the chunk at data[at]."""
         data = self.raw.data
-        at = begin - self.raw.start
-        if at >= len(data):
-            return
         b0 = data[at]
-        fmt, csid = b0 >> 6, b0 & 0x3F
+        fmt, csid, size = b0 >> 6, b0 & 0x3F, 1
         if csid == 0 and at + 1 < len(data):
-            csid = 64 + data[at + 1]
+            csid, size = 64 + data[at + 1], 2
         elif csid == 1 and at + 2 < len(data):
-            csid = 64 + data[at + 1] + (data[at + 2] << 8)
+            csid, size = 64 + data[at + 1] + (data[at + 2] << 8), 3
+        return fmt, csid, size
+
+    def _chunk(self, begin: int, end: int, chunk_size: int) -> None:
+        at = begin - self.raw.start
+        if at >= len(self.raw.data):
+            return
+        fmt, csid, basic = self._basic_header(at)
         if self.csid is None:  # the range starts with the message's first chunk
             self.csid = csid
+            h = at + basic
+            if fmt < 3 and self.raw.data[h:h + 3] == b"\xff\xff\xff":
+                self.extended = bytes(self.raw.data[h + HEADER_SIZES[fmt]:h + HEADER_SIZES[fmt] + 4])
         size = end - begin
         if csid == self.csid:
             # The payload of a chunk of this message is what the decoder took for it: the chunk size, or
@@ -162,6 +175,24 @@ class _RawCollector:
             self.raw.chunks.append(RawChunk(begin, size, size - payload, True, fmt, csid))
         else:
             self.raw.chunks.append(RawChunk(begin, size, 0, False, fmt, csid))
+
+    def _cut_chunk(self, begin: int) -> None:
+        """The chunk that RAW_LIMIT cuts: its header size read from its bytes, as the decoder reads it (a
+        fmt 3 chunk repeats the extended timestamp if its 4 bytes equal the first header's; unknown, so
+        taken as not repeated, when the message itself began with a fmt 3 chunk)."""
+        at = begin - self.raw.start
+        fmt, csid, basic = self._basic_header(at)
+        size = self.map_end - begin
+        if csid != self.csid:
+            self.raw.chunks.append(RawChunk(begin, size, 0, False, fmt, csid))
+            return
+        h = at + basic
+        header = basic + HEADER_SIZES[fmt]
+        if fmt < 3 and self.raw.data[h:h + 3] == b"\xff\xff\xff":
+            header += 4
+        elif fmt == 3 and self.extended is not None and self.raw.data[h:h + 4] == self.extended:
+            header += 4
+        self.raw.chunks.append(RawChunk(begin, size, min(header, size), True, fmt, csid))
 
 
 def decode_quietly(path: str, sink: Any, decode_as: list[int], stop: threading.Event | None = None) -> None:

@@ -342,10 +342,13 @@ class HexView(ScrollView, can_focus=True):
         chunk = self.data[start:start + n]
         segments = [Segment(f"{self.first_offset + start:08x}  ", base + DIM)]
         text = []
+        styles = [self.style_at(start + i) if self.spans else None for i in range(len(chunk))]
         for i, b in enumerate(chunk):
-            style = self.style_at(start + i) if self.spans else None
+            style = styles[i]
             segments.append(Segment(f"{b:02x}", base + style if style else base))
-            segments.append(Segment(" ", base))
+            # The space after a byte takes its style when the next byte is in the same span: one bar per span.
+            same = style is not None and i + 1 < len(chunk) and styles[i + 1] is style
+            segments.append(Segment(" ", base + style if same else base))
             text.append(Segment(chr(b) if 0x20 <= b < 0x7F else ".", base + (style or TEXT_STYLE)))
         segments.append(Segment("   " * (n - len(chunk)) + " ", base))
         return Strip(segments + text).crop_extend(0, width, base)
