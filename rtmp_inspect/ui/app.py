@@ -146,6 +146,7 @@ class RtmpInspectApp(App[int]):
         self.first_screen_seconds: float | None = None
         self._flows_shown = -1
         self._flow_cells: dict[tuple[str, str], str] = {}  # (row key, column key) -> plain text shown
+        self._flow_widths: list[int] = []  # of the flows table's columns, as last built
         self._input_mode = "filter"
         self._note = ""
         self._details_for: int | None = None
@@ -277,18 +278,21 @@ class RtmpInspectApp(App[int]):
     def _update_flows(self) -> None:
         table = self.query_one("#flows", DataTable)
         flows = list(self.timeline.flows)
-        if len(flows) != self._flows_shown:
-            # A new flow: build the table again, columns too, so that column widths are those of what it
-            # shows now (DataTable only widens columns for added rows).
+        rows = {("all" if info is None else f"f{info.id}"): self._flow_cells_for(info, flows)
+                for info in [None, *flows]}
+        widths = [max([cell_len(label)] + [cell_len(cells[n].plain) for cells in rows.values()])
+                  for n, (_, label) in enumerate(FLOW_COLUMNS)]
+        if len(flows) != self._flows_shown or widths != self._flow_widths:
+            # A new flow or a wider cell: build the table again with each column as wide as its widest cell,
+            # set explicitly, so the widths never depend on when rows arrived or when the table was idle.
             self._flows_shown = len(flows)
+            self._flow_widths = widths
             keep = table.cursor_row
             table.clear(columns=True)
             self._flow_cells.clear()
-            for key, label in FLOW_COLUMNS:
-                table.add_column(Text(label), key=key)
-            for info in [None, *flows]:
-                key = "all" if info is None else f"f{info.id}"
-                cells = self._flow_cells_for(info, flows)
+            for (key, label), width in zip(FLOW_COLUMNS, widths):
+                table.add_column(Text(label), key=key, width=width)
+            for key, cells in rows.items():
                 table.add_row(*cells, key=key)
                 for (column, _), value in zip(FLOW_COLUMNS, cells):
                     self._flow_cells[(key, column)] = value.plain
@@ -296,16 +300,13 @@ class RtmpInspectApp(App[int]):
                 table.move_cursor(row=keep)
             self._size_flows_table()
             return
-        # Counts and outcomes change while decoding: update those cells only (and the column widths with
-        # them, or the widths would depend on when the rows were added).
-        for info in [None, *flows]:
-            key = "all" if info is None else f"f{info.id}"
-            cells = self._flow_cells_for(info, flows)
+        # Counts and outcomes change while decoding: update those cells only (they fit: widths are unchanged).
+        for key, cells in rows.items():
             for (column, _), value in zip(FLOW_COLUMNS, cells):
                 if self._flow_cells.get((key, column)) != value.plain:
                     self._flow_cells[(key, column)] = value.plain
                     try:
-                        table.update_cell(key, column, value, update_width=True)
+                        table.update_cell(key, column, value)
                     except Exception:
                         pass
 
