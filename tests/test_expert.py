@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import struct
 import subprocess
 import sys
@@ -708,3 +709,25 @@ def test_check_without_rtmp_exits_0(tmp_path):
     path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     result = run_cli(str(path), "--check")
     assert result.returncode == 0 and b"no RTMP found" in result.stderr
+
+
+def test_publish_and_play_are_answered_by_the_first_onstatus_on_their_stream():
+    document = json.loads(run_cli(str(ROOT / "samples" / "publish_play.pcap"), "--format", "json").stdout)
+    seen = set()
+    for flow in document["flows"]:
+        messages = flow["messages"]
+        for request in flow["session"]["requests"]:
+            if request["command"] not in ("publish", "play"):
+                continue
+            sent = messages[request["index"]]
+            answer = messages[request["response_index"]]
+            assert request["response"] == "onStatus" and answer["command"] == "onStatus"
+            assert answer["stream_id"] == sent["stream_id"] and answer["dir"] != sent["dir"]
+            assert request["response_frame"] == answer["frame"]
+            # the first onStatus on that stream after the request
+            between = [m for m in messages[request["index"] + 1:request["response_index"]]
+                       if m.get("command") == "onStatus" and m["stream_id"] == sent["stream_id"]]
+            assert not between
+            code = answer["args"][1]["code"]
+            seen.add((request["command"], code))
+    assert seen == {("publish", "NetStream.Publish.Start"), ("play", "NetStream.Play.Start")}

@@ -12,6 +12,8 @@ from ..rtmp.messages import AmfPayload
 from .summary import status_fields
 
 CONNECT_JSON_BUDGET = 100_000  # amf_to_json budget units for the connect fields kept
+# Stream commands that the server answers with onStatus on the same message stream, not with _result.
+STATUS_ANSWERED = frozenset({"publish", "play", "play2", "seek", "pause", "pauseRaw"})
 CONNECT_FIELDS = ("app", "tcUrl", "flashVer", "swfUrl", "pageUrl", "objectEncoding", "capabilities",
                   "audioCodecs", "videoCodecs", "type")
 
@@ -25,10 +27,11 @@ class Request:
     time: float
     index: int
     args: list[Any]
-    response: str | None = None  # "_result" or "_error"
+    response: str | None = None  # "_result" or "_error" ("onStatus" for the stream commands below)
     response_index: int | None = None
     response_frame: int | None = None
     rtt: float | None = None  # seconds from request to response
+    stream_id: int = 0  # the message stream it was sent on
 
 
 @dataclass(slots=True)
@@ -97,7 +100,7 @@ class SessionState:
                 self.stream(stream_id).statuses.append(
                     {"code": code, "level": level, "description": description, "frame": frame}
                 )
-            return None
+            return self._on_status(dir, stream_id, frame, time, index)
         if name == "connect":
             command_object = args[0] if args and isinstance(args[0], dict) else {}
             budget = [CONNECT_JSON_BUDGET]  # AMF0 references can make a few bytes expand without end
@@ -117,7 +120,7 @@ class SessionState:
             key = (dir, txn)
             if key in self._open:
                 self.reused_transactions.append((txn, frame))
-            request = Request(name, txn, dir, frame, time, index, [])
+            request = Request(name, txn, dir, frame, time, index, [], stream_id=stream_id)
             if name == "createStream" or name == "connect":
                 request.args = args[:1] if name == "connect" else []
             self._open[key] = request
@@ -147,6 +150,19 @@ class SessionState:
             created = self.stream(int(args[1]))
             created.created_frame = frame
         return request
+
+    def _on_status(self, dir: str, stream_id: int, frame: int, time: float, index: int) -> Request | None:
+        """The first onStatus on a message stream answers the latest open publish/play/seek/pause sent on it."""
+        request_dir = "c2s" if dir == "s2c" else "s2c"
+        for key, request in reversed(self._open.items()):
+            if request.name in STATUS_ANSWERED and request.dir == request_dir and request.stream_id == stream_id:
+                del self._open[key]
+                request.response = "onStatus"
+                request.response_index = index
+                request.response_frame = frame
+                request.rtt = round(time - request.time, 6)
+                return request
+        return None
 
     def unanswered(self) -> list[Request]:
         return [r for r in self.requests if r.response is None]
