@@ -29,7 +29,7 @@ needs_captures = pytest.mark.skipif(not os.path.exists(NGINX), reason="shared ca
 
 
 def load(path: str, **kw) -> Timeline:
-    timeline = Timeline(make_body_loader(analyze, []), **kw)
+    timeline = Timeline(make_body_loader([]), **kw)
     timeline.begin_capture(path)
     analyze(path, timeline, [])
     timeline.finished = True
@@ -260,3 +260,29 @@ def test_a_re_decode_keeps_the_neighbouring_bodies_too() -> None:
     assert timeline.body(target) == recorder.messages[200].body
     assert rows[199] in timeline._bodies and rows[201] in timeline._bodies
     assert timeline._bodies[rows[201]] == recorder.messages[201].body
+
+
+@pytest.mark.parametrize("name", ["publish_play.pcap", "midsession.pcap", "variants/rtmpt.pcap"])
+def test_bodies_decoded_again_from_the_flows_connection_only(name: str) -> None:
+    """A re-decode narrowed to the flow's TCP connection finds the same bodies as the whole capture had;
+    an RTMPT tunnel (several connections) is decoded with everything else."""
+    from rtmp_inspect.analysis.refetch import session_matcher
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", name)
+    timeline = load(path, body_cache_bytes=0)
+    recorder = _Recorder()
+    analyze(path, recorder, [])
+    loader = make_body_loader([])
+    tunnels = 0
+    for flow in timeline.flows:
+        _, connection = session_matcher(flow.session, flow.local_id)
+        tunnel = getattr(flow.session.tcp_flow, "virtual", False) and flow.session.tcp_flow.tcp is None
+        tunnels += tunnel
+        assert (connection is None) == tunnel
+        expected = {r.index: r.body for r in recorder.messages if r.flow == flow.local_id}
+        assert expected
+        for index in sorted({0, len(expected) // 2, len(expected) - 1}):
+            bodies = loader(flow, index)
+            assert bodies[index] == expected[index], (name, flow.id, index)
+            assert all(bodies[i] == expected[i] for i in bodies)
+    assert tunnels == (2 if "rtmpt" in name else 0)  # rtmpt.pcap: two tunnels and their two plain twins

@@ -493,8 +493,7 @@ class Timeline(Sequence):
             selected = [r for r in selected if column[r] in wanted and kinds[r] != WARNING]
         if f.text is not None:
             text = f.text
-            summaries, names, name_column, kinds, type_ids = (self.summary, self.names, self.name, self.kind,
-                                                              self.type_id)
+            summaries, name_column, kinds, type_ids = self.summary, self.name, self.kind, self.type_id
             name_hits = {i for i, name in enumerate(self.names) if text in name.lower()}
             selected = [r for r in selected
                         if text in summaries[r].lower() or name_column[r] in name_hits
@@ -668,11 +667,11 @@ NEIGHBOUR_BYTES = 8 * 1024 * 1024
 
 
 class _StopAtMessage:
-    """A sink that collects the bodies of one message of one flow and of its neighbours, then stops
-    the run by raising `_Found`."""
+    """A sink that collects the bodies of one message of one flow (`is_flow(session)`) and of its neighbours,
+    then stops the run by raising `_Found`."""
 
-    def __init__(self, local_flow: int, index: int, stop: Any = None) -> None:
-        self.local_flow = local_flow
+    def __init__(self, is_flow: Callable[[Any], bool], index: int, stop: Any = None) -> None:
+        self.is_flow = is_flow
         self.index = index
         self.stop = stop  # a threading.Event: set, the run ends early with what it has
         self.bodies: dict[int, bytes] = {}
@@ -684,7 +683,7 @@ class _StopAtMessage:
     def message(self, session: Any, record: MessageRecord) -> None:
         if self.stop is not None and self.stop.is_set():
             raise _Found(self.bodies)
-        if session.id != self.local_flow:
+        if not self.is_flow(session):
             return
         distance = record.index - self.index
         if -NEIGHBOURS <= distance <= NEIGHBOURS and (distance == 0 or self.size < NEIGHBOUR_BYTES):
@@ -697,24 +696,28 @@ class _StopAtMessage:
         pass
 
     def flow_finished(self, session: Any) -> None:
-        if session.id == self.local_flow:
+        if self.is_flow(session):
             raise _Found(self.bodies)
 
 
-def make_body_loader(analyze: Callable[[str, Any, list[int]], Any], decode_as: list[int],
-                     stop: Any = None) -> Callable[[FlowInfo, int], dict[int, bytes] | None]:
-    """A body loader that runs `analyze(path, sink, decode_as)` (cli.analyze) again on the flow's
-    capture and stops just after the wanted message; it returns the bodies of that message and of its
-    neighbours, by message index. Slow for messages late in a big capture, but exact, and it needs
-    no memory beforehand; the Timeline's LRU keeps what was loaded. `stop` (a threading.Event) ends a
-    run early, e.g. when the program quits."""
+def make_body_loader(decode_as: list[int], stop: Any = None,
+                     redecode: Callable[..., Any] | None = None) -> Callable[[FlowInfo, int], dict[int, bytes] | None]:
+    """A body loader that decodes the flow's capture again (analysis/refetch.py: only the packets of the
+    flow's connection where it has one) and stops just after the wanted message; it returns the bodies of
+    that message and of its neighbours, by message index. Exact, and it needs no memory beforehand; the
+    Timeline's LRU keeps what was loaded. `stop` (a threading.Event) ends a run early, e.g. when the program
+    quits. `redecode(path, sink, decode_as, stop, connection)` defaults to refetch.redecode."""
+    from .refetch import redecode as default_redecode, session_matcher
+
+    run = redecode or default_redecode
 
     def load(flow: FlowInfo, index: int) -> dict[int, bytes] | None:
         if flow.path is None or flow.path == "-":
             return None
-        sink = _StopAtMessage(flow.local_id, index, stop)
+        is_flow, connection = session_matcher(flow.session, flow.local_id)
+        sink = _StopAtMessage(is_flow, index, stop)
         try:
-            analyze(flow.path, sink, list(decode_as))
+            run(flow.path, sink, list(decode_as), stop, connection)
         except _Found as found:
             return found.bodies
         except Exception:

@@ -36,7 +36,7 @@ from ..analysis.timeline import (
 )
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..textsafe import escape
-from .raw import RAW_LIMIT, RawBytes, decode_quietly, load_raw
+from .raw import RAW_LIMIT, RawBytes, load_raw
 from .stats import StatsScreen
 from .widgets import (
     DIM,
@@ -127,12 +127,8 @@ class RtmpInspectApp(App[int]):
         self.decode_as = list(decode_as)
         self._stop = threading.Event()  # set on quit: the decoding threads end early
         if timeline is None:
-            # Bodies not kept are decoded again from the capture (quietly: cli.analyze would draw its
-            # progress line on stderr, which is this screen).
-            def analyze(path: str, sink: Any, decode_as: list[int]) -> None:
-                decode_quietly(path, sink, decode_as, self._stop)
-
-            timeline = Timeline(make_body_loader(analyze, self.decode_as, self._stop))
+            # Bodies not kept are decoded again from the capture (analysis/refetch.py).
+            timeline = Timeline(make_body_loader(self.decode_as, self._stop))
             self._preloaded = False
         else:
             self._preloaded = True

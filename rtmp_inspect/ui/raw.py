@@ -1,7 +1,7 @@
 """The raw chunks of one message, as they were on the wire in its direction (the bytes pane's `r` mode).
 
 Nothing is kept from the first decoding: like the bodies (analysis/timeline.py, `make_body_loader`), the
-bytes are found again by decoding the flow's capture once more, up to the message. On the way, the bytes of
+bytes are found again by decoding the flow once more (analysis/refetch.py), up to the message. On the way, the bytes of
 the message's direction from its first chunk header to its end (at most RAW_LIMIT of them) are copied,
 and the real chunk decoder tells where each chunk ends: in that stretch the session is fed one byte at a
 time, and a chunk decoder takes a chunk only once all of its bytes are in, so its offset moves exactly at
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.refetch import redecode, session_matcher
 from ..analysis.timeline import FlowInfo
 
 RAW_LIMIT = 256 * 1024  # raw bytes shown (and mapped into chunks) at most per message
@@ -65,9 +66,9 @@ class _RawCollector:
 
     keeps_finished_sessions = False
 
-    def __init__(self, local_flow: int, direction: str, index: int, start: int, end: int, length: int,
+    def __init__(self, is_flow: Any, direction: str, index: int, start: int, end: int, length: int,
                  stop: threading.Event | None) -> None:
-        self.local_flow = local_flow
+        self.is_flow = is_flow
         self.direction = direction
         self.index = index
         self.stop = stop
@@ -81,7 +82,7 @@ class _RawCollector:
     # -- the sink ----------------------------------------------------------------------------
 
     def flow_started(self, session: Any) -> None:
-        if session.id != self.local_flow:
+        if not self.is_flow(session):
             return
         # Watch what the analyzer feeds this session (an instance attribute shadows the method).
         feed, gap = session.feed, session.gap
@@ -104,7 +105,7 @@ class _RawCollector:
     def message(self, session: Any, record: MessageRecord) -> None:
         if self.stop is not None and self.stop.is_set():
             raise _Done
-        if session.id != self.local_flow:
+        if not self.is_flow(session):
             return
         if record.index == self.index:
             self.raw.found = record.offset == self.raw.start and record.end_offset == self.raw.end \
@@ -117,7 +118,7 @@ class _RawCollector:
         pass
 
     def flow_finished(self, session: Any) -> None:
-        if session.id == self.local_flow:
+        if self.is_flow(session):
             raise _Done
 
     # -- watching the bytes --------------------------------------------------------------------
@@ -195,28 +196,16 @@ class _RawCollector:
         self.raw.chunks.append(RawChunk(begin, size, min(header, size), True, fmt, csid))
 
 
-def decode_quietly(path: str, sink: Any, decode_as: list[int], stop: threading.Event | None = None) -> None:
-    """Run a capture through the analysis into `sink`, without the progress line cli.analyze draws on
-    stderr (under the TUI that is the screen); `stop` set ends the run early."""
-    from ..analysis.driver import run_capture
-    from ..capture.reader import open_capture
-
-    reader = open_capture(path)
-    try:
-        run_capture(reader, sink, decode_as, lambda _segments: not (stop is not None and stop.is_set()))
-    finally:
-        reader.close()
-
-
 def load_raw(flow: FlowInfo, direction: str, index: int, start: int, end: int, length: int,
              decode_as: list[int], stop: threading.Event | None = None) -> RawBytes | None:
     """The raw chunks of message `index` of `flow` (in `direction`, at stream offsets [start, end), with a
     body of `length` bytes). None when the capture cannot be read again (standard input, gone)."""
     if flow.path is None or flow.path == "-":
         return None
-    sink = _RawCollector(flow.local_id, direction, index, start, end, length, stop)
+    is_flow, connection = session_matcher(flow.session, flow.local_id)
+    sink = _RawCollector(is_flow, direction, index, start, end, length, stop)
     try:
-        decode_quietly(flow.path, sink, list(decode_as), stop)
+        redecode(flow.path, sink, list(decode_as), stop, connection)
     except _Done:
         pass
     except Exception:
