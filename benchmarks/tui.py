@@ -43,6 +43,16 @@ async def measure(path: str) -> dict[str, float | int | str]:
         await pilot.pause(0.05)
         numbers["End key (s)"] = round(time.perf_counter() - t0, 3)
         numbers["cursor at"] = view.cursor
+        while not app.settled:
+            await pilot.pause(0.02)
+        numbers["last row's details (s)"] = round(time.perf_counter() - t0, 2)  # its body is still cached
+        for share in (0.5, 0.9):  # bodies long gone from the cache: decoded again from the capture
+            t0 = time.perf_counter()
+            view.move_to(int(len(app.timeline) * share))
+            await pilot.pause(0.05)
+            while not app.settled:
+                await pilot.pause(0.02)
+            numbers[f"row at {share:.0%}: details and body (s)"] = round(time.perf_counter() - t0, 2)
         numbers["model bytes per row"] = round(app.timeline.memory_per_row())
     numbers["peak RSS (MB)"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return numbers
