@@ -280,3 +280,43 @@ def test_after_a_gap_fmt1_headers_keep_the_message_stream_id_and_timestamp_base(
     assert all(m.stream_id == 7 and m.inferred for m in video)
     stamps = [m.timestamp for m in video]
     assert stamps == list(range(stamps[0], stamps[0] + 40 * len(stamps), 40)) and stamps[0] > 5000
+
+
+def _mixed_stream() -> bytes:
+    """Handshake, Set Chunk Size, then video and audio messages interleaved on two chunk streams."""
+    c0, c1 = handshake_part(3, time=5)
+    _, s1 = handshake_part(3, fill=9)
+    data = c0 + c1 + echo(s1) + message_chunks(2, 1, set_chunk_size(300))
+    for i in range(8):
+        data += message_chunks(6, 9, bytes([i]) * (250 * i + 1), timestamp=33 * i, stream_id=1, chunk_size=300)
+        data += message_chunks(4, 8, bytes([0xAF, i]) * 90, timestamp=33 * i, stream_id=1, chunk_size=300)
+    return data
+
+
+MIXED = _mixed_stream()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(MIXED) - 1), st.integers(0, 7)), min_size=1, max_size=8),
+       st.lists(st.integers(min_value=1, max_value=len(MIXED) - 1), max_size=6))
+def test_bit_flips_never_raise_and_any_split_agrees_until_sync_is_lost(flips, cuts):
+    data = bytearray(MIXED)
+    for pos, bit in flips:
+        data[pos] ^= 1 << bit
+    data = bytes(data)
+    whole = decode(data, handshake=True, finish=True)
+    split = decode(data, handshake=True, splits=cuts, finish=True)
+    # Where sync is found again depends on how much had arrived (by design); before that, no difference.
+    lost = [n for events in (whole, split) for n, e in enumerate(events) if isinstance(e, Resynchronised)]
+    until = min(lost, default=len(whole))
+    assert whole[:until] == split[:until]
+    ends = [m.end_offset for m in messages(whole)]
+    assert ends == sorted(ends) and all(end <= len(data) for end in ends)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(min_value=0, max_value=len(MIXED)))
+def test_a_truncated_stream_decodes_exactly_the_messages_that_ended_before_the_cut(n):
+    whole = messages(decode(MIXED, handshake=True, finish=True))
+    part = messages(decode(MIXED[:n], handshake=True, finish=True))
+    assert part == [m for m in whole if m.end_offset <= n]

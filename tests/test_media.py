@@ -1122,3 +1122,46 @@ def test_helpers_on_foreign_objects():
     assert codec_name(object()) is None  # type: ignore[arg-type]
     assert not is_keyframe(object())  # type: ignore[arg-type]
     assert not is_sequence_header(object())  # type: ignore[arg-type]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([1, 2, 3, 4]))
+def test_media_parsers_never_raise_on_random_bodies(body, nal_length_size):
+    from rtmp_inspect.analysis.summary import summarize
+    from rtmp_inspect.export.message_json import dumps
+
+    audio = parse_audio(body)
+    video = parse_video(body, nal_length_size=nal_length_size)
+    for type_id, info in ((8, audio), (9, video)):
+        assert isinstance(summarize(type_id, info), str)
+        dumps(info.to_json())  # JSON-able whatever the bytes
+
+
+# libx264 High 640x360: an AVC sequence header as ffmpeg sends it.
+REAL_AVC_SEQUENCE_HEADER = bytes.fromhex("17000000000164001effe1001a6764001eacd940a02ff97011000003000100000300320f"
+                                         "162d9601000668ebe04d2c8bfdf8f800")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(REAL_AVC_SEQUENCE_HEADER) - 1), st.integers(0, 7)),
+                min_size=1, max_size=4),
+       st.integers(0, len(REAL_AVC_SEQUENCE_HEADER)))
+def test_bit_flips_and_truncation_of_a_real_sequence_header_never_raise(flips, keep):
+    from rtmp_inspect.export.message_json import dumps
+
+    body = bytearray(REAL_AVC_SEQUENCE_HEADER)
+    for pos, bit in flips:
+        body[pos] ^= 1 << bit
+    for candidate in (bytes(body), bytes(body[:keep])):
+        info = parse_video(candidate)
+        assert info.error is None or isinstance(info.error, str)
+        dumps(info.to_json())
+
+
+def test_the_real_sequence_header_itself_decodes():
+    info = parse_video(REAL_AVC_SEQUENCE_HEADER)
+    assert info.error is None and (info.width, info.height) == (640, 360)
