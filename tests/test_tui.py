@@ -524,3 +524,27 @@ def test_stats_screen_shows_codecs_rates_and_warnings() -> None:
             assert app.query_one(TimelineView).cursor == cursor and not app.query_one("#query").display
 
     asyncio.run(scenario())
+
+
+def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
+    """The everyday path: find a session's publish with the filter, then its answer with p."""
+
+    async def scenario() -> None:
+        app = RtmpInspectApp([os.path.join(SAMPLES, "publish_play.pcap")], [])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _loaded(app, pilot)
+            await pilot.press("slash", *"cmd:publish", "enter")
+            await _settle(pilot)
+            assert _current(app).name == "publish" and "1 matched" in _status(app)
+            await pilot.press("p")
+            await _settle(pilot)
+            row = _current(app)
+            assert row.name == "onStatus" and row.dir == "s2c"
+            assert app.filter_text == "" and "filter cleared" in _status(app)
+            details = "\n".join(app.query_one(DetailsTree).lines_text)
+            assert "NetStream.Publish.Start" in details and "response: onStatus" in details
+            await pilot.press("p")
+            await _settle(pilot)
+            assert _current(app).name == "publish"
+
+    asyncio.run(scenario())

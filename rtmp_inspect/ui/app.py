@@ -483,10 +483,16 @@ class RtmpInspectApp(App[int]):
             self._note = "no paired request/response"
         else:
             target = self.timeline.position_of(other)
+            self._note = ""
+            if target is None and self.filter_text:
+                # Hidden by the text filter (e.g. cmd:publish, then p for its onStatus): drop the filter.
+                self.filter_text = ""
+                self.apply_filter()
+                target = self.timeline.position_of(other)
+                self._note = "filter cleared to show the pair"
             if target is None:
-                self._note = "its pair is hidden by the filter"
+                self._note = "its pair is hidden by the flow selection"
             else:
-                self._note = ""
                 view.move_to(target)
         self._update_status()
 
