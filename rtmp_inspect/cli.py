@@ -148,11 +148,7 @@ def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out:
         out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
     else:
         sink.write(out, capture, sessions)
-    for warning in reader.warnings:
-        err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
-    if not sessions:
-        err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({reader.packets} packets, "
-                  f"{analyzer.tcp_flows} TCP flows)\n")
+    _capture_notes(path, capture, len(sessions), err)
 
 
 def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool, jobs: int,
@@ -283,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     except CaptureError as exc:
         sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
         return EXIT_BAD_INPUT
-    except WorkerFailed as exc:  # a bug, not bad input: say so with the worker's traceback
-        sys.stderr.write(f"rtmp-inspect: internal error in a --jobs worker:\n{exc}\n")
+    except WorkerFailed as exc:  # a bug, not bad input: one line, the worker's exception (its last line)
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        sys.stderr.write(f"rtmp-inspect: internal error in a --jobs worker: {escape(lines[-1] if lines else '')}\n")
         return EXIT_BAD_INPUT
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):

@@ -137,6 +137,7 @@ def test_a_failing_worker_is_an_internal_error_not_a_hang(tmp_path, capsys, monk
                          tmp_path, capsys)
     assert status == 2
     assert "internal error in a --jobs worker" in err and "deliberate failure for the test" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_worker_count():
