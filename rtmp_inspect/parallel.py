@@ -343,52 +343,7 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
             os.close(write_fd)
             workers.append((pid, os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES)))
         streams = [stream for _, stream in workers]
-        write = out.write
-        counts = None
-        if fmt == "jsonl":
-            for _, payload in _merged(streams):
-                write(payload.decode())
-            infos = [_read_info(stream) for stream in streams]
-        elif fmt == "flv":
-            assert flv is not None
-            from .textsafe import escape
-
-            for _, payload in _merged(streams):
-                for written in payload.decode().split("\0")[:-1]:
-                    write(escape(written) + "\n")
-                    flv[1].add(os.path.basename(written).lower())  # taken, for the next captures
-            infos = [_read_info(stream) for stream in streams]
-        else:
-            infos = [_read_info(stream) for stream in streams]
-        capture, flows = infos[0]["capture"], infos[0]["flows"]
-        if fmt == "json":
-            from .export.json_export import DOCUMENT_TAIL, document_head
-
-            write(document_head(capture))
-            previous = None
-            for key, payload in _merged(streams):
-                if key != previous:  # a new flow
-                    write(("," if previous is not None else "") + "\n")
-                    previous = key
-                write(payload.decode())
-            write(DOCUMENT_TAIL)
-        elif fmt == "check":
-            from .analysis.expert import check_head, check_tail
-
-            counts = {severity: sum(info["counts"][severity] for info in infos) for severity in infos[0]["counts"]}
-            write(check_head(path, capture["warnings"]))
-            for _, payload in _merged(streams):
-                write(payload.decode())
-            write(check_tail(flows, counts))
-        elif fmt == "text":
-            from .export.text import COLUMNS, TextSink
-
-            TextSink(colour, spool=io.StringIO()).write_head(out, capture, flows)
-            for _, payload in _merged(streams):
-                write(payload.decode())
-            write(COLUMNS)
-            for _, payload in _merged(streams):
-                write(payload.decode())
+        capture, flows, counts = _WRITERS[fmt](streams, out, path, colour, flv)
         _wait_all(workers)
         workers = []
         return capture, flows, counts
@@ -400,6 +355,75 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
             except OSError:
                 pass
             stream.close()
+
+
+# The parent's side of each form: merge the workers' records into `out`; (capture, flows, counts).
+
+def _write_jsonl(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[str, Any], int, None]:
+    for _, payload in _merged(streams):
+        out.write(payload.decode())
+    info = [_read_info(stream) for stream in streams][0]
+    return info["capture"], info["flows"], None
+
+
+def _write_flv(streams: list[BinaryIO], out: IO[str], path: str, colour: bool,
+               flv: tuple[str, set[str]] | None) -> tuple[dict[str, Any], int, None]:
+    from .textsafe import escape
+
+    assert flv is not None
+    for _, payload in _merged(streams):
+        for written in payload.decode().split("\0")[:-1]:
+            out.write(escape(written) + "\n")
+            flv[1].add(os.path.basename(written).lower())  # taken, for the next captures
+    info = [_read_info(stream) for stream in streams][0]
+    return info["capture"], info["flows"], None
+
+
+def _write_json(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[str, Any], int, None]:
+    from .export.json_export import DOCUMENT_TAIL, document_head
+
+    info = [_read_info(stream) for stream in streams][0]
+    out.write(document_head(info["capture"]))
+    previous = None
+    for key, payload in _merged(streams):
+        if key != previous:  # a new flow
+            out.write(("," if previous is not None else "") + "\n")
+            previous = key
+        out.write(payload.decode())
+    out.write(DOCUMENT_TAIL)
+    return info["capture"], info["flows"], None
+
+
+def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_: Any
+                 ) -> tuple[dict[str, Any], int, dict[str, int]]:
+    from .analysis.expert import check_head, check_tail
+
+    infos = [_read_info(stream) for stream in streams]
+    capture, flows = infos[0]["capture"], infos[0]["flows"]
+    counts = {severity: sum(info["counts"][severity] for info in infos) for severity in infos[0]["counts"]}
+    out.write(check_head(path, capture["warnings"]))
+    for _, payload in _merged(streams):
+        out.write(payload.decode())
+    out.write(check_tail(flows, counts))
+    return capture, flows, counts
+
+
+def _write_text(streams: list[BinaryIO], out: IO[str], path: str, colour: bool, *_: Any
+                ) -> tuple[dict[str, Any], int, None]:
+    from .export.text import COLUMNS, TextSink
+
+    info = [_read_info(stream) for stream in streams][0]
+    TextSink(colour, spool=io.StringIO()).write_head(out, info["capture"], info["flows"])
+    for _, payload in _merged(streams):  # the flow headers
+        out.write(payload.decode())
+    out.write(COLUMNS)
+    for _, payload in _merged(streams):  # the timeline
+        out.write(payload.decode())
+    return info["capture"], info["flows"], None
+
+
+_WRITERS = {"jsonl": _write_jsonl, "flv": _write_flv, "json": _write_json, "check": _write_check,
+            "text": _write_text}
 
 
 def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
