@@ -454,7 +454,7 @@ def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], An
     results = []
     with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
         jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(paths))) as pool:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(paths)), _ignore_interrupts) as pool:
             for (path, base), (failure, value) in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
                 for name, stream in ((".out", out), (".err", err)):
                     with open(base + name, encoding="utf-8", newline="") as written:
@@ -469,6 +469,11 @@ def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], An
                     raise WorkerFailed(details[0])
                 results.append(value)
     return results
+
+
+def _ignore_interrupts() -> None:
+    """Pool processes leave Ctrl-C to the parent, which stops them (no traceback from each)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _capture_job(job: tuple[str, str]) -> tuple[tuple[str, tuple] | None, Any]:
