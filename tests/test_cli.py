@@ -163,3 +163,27 @@ def test_flows_are_numbered_in_the_order_of_their_first_packet(tmp_path):
     assert [(f["id"], f["client"]) for f in doc["flows"]] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]
     lines = [json.loads(x) for x in run(str(path), "--format", "jsonl").stdout.splitlines()]
     assert [(x["id"], x["client"]) for x in lines if x["kind"] == "flow"] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]
+
+
+def test_the_handshake_is_part_of_the_timeline_in_jsonl_and_text(tmp_path):
+    from rtmp_inspect import cli as _cli
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    out = tmp_path / "out.jsonl"
+    assert _cli.main([str(samples / "publish_play.pcap"), "--format", "jsonl", "-o", str(out), "--jobs", "1"]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    for flow in range(3):
+        parts = [line for line in lines if line["kind"] == "handshake" and line["flow"] == flow]
+        assert sorted(p["part"] for p in parts) == ["C0", "C1", "C2", "S0", "S1", "S2"]
+        by_part = {p["part"]: p for p in parts}
+        assert [(by_part[p]["offset"], by_part[p]["length"]) for p in ("C0", "C1", "C2")] == [(0, 1), (1, 1536),
+                                                                                          (1537, 1536)]
+        first_message = next(line for line in lines if line["kind"] == "message" and line["flow"] == flow)
+        assert all(p["frame"] <= first_message["frame"] for p in parts)
+        assert lines.index(by_part["C2"]) < lines.index(first_message)
+    # A capture that starts mid-session has no handshake to show.
+    assert _cli.main([str(samples / "midsession.pcap"), "--format", "jsonl", "-o", str(out), "--jobs", "1"]) == 0
+    assert '"kind":"handshake"' not in out.read_text()
+    text = tmp_path / "out.txt"
+    assert _cli.main([str(samples / "publish_play.pcap"), "--format", "text", "-o", str(text), "--jobs", "1"]) == 0
+    assert text.read_text().count(" handshake C1 ") == 3

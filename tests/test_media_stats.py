@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import pytest
 
 from rtmp_inspect.analysis.media_stats import StreamStatistics
-from rtmp_inspect.analysis.records import WarningRecord
+from rtmp_inspect.analysis.records import MessageRecord, WarningRecord
 from rtmp_inspect.analysis.session import FlowSession
 from tests.rtmp_builder import amf0, echo, handshake_part, message_chunks
 
@@ -85,7 +85,10 @@ class Sim:
     def _feed(self, direction: int, time: float, data: bytes) -> None:
         self.frame += 1
         for item in self.session.feed(direction, self.frame, time, data):
-            (self.warnings if isinstance(item, WarningRecord) else self.records).append(item)
+            if isinstance(item, WarningRecord):
+                self.warnings.append(item)
+            elif isinstance(item, MessageRecord):
+                self.records.append(item)
 
     def send(self, time: float, type_id: int, body: bytes, ts: int, stream_id: int = 1, direction: int = 0) -> None:
         csid = {8: 4, 9: 6}.get(type_id, 5)

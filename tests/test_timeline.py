@@ -11,6 +11,7 @@ import pytest
 from rtmp_inspect.analysis.records import MessageRecord, WarningRecord
 from rtmp_inspect.analysis.timeline import (
     COMMAND,
+    HANDSHAKE,
     KEYFRAME,
     VIDEO,
     WARNING,
@@ -40,6 +41,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.messages: list[MessageRecord] = []
         self.warnings: list[WarningRecord] = []
+        self.handshakes: list = []
         self.sessions: list = []
 
     def flow_started(self, session) -> None:
@@ -50,6 +52,9 @@ class _Recorder:
 
     def warning(self, session, record) -> None:
         self.warnings.append(record)
+
+    def handshake(self, session, record) -> None:
+        self.handshakes.append(record)
 
     def flow_finished(self, session) -> None:
         pass
@@ -62,9 +67,12 @@ def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) ->
     recorder = _Recorder()
     analyze(path, recorder, [])
     assert isinstance(timeline, Sequence)
-    assert len(timeline) == len(recorder.messages) + len(recorder.warnings)
+    assert len(timeline) == len(recorder.messages) + len(recorder.warnings) + len(recorder.handshakes)
     assert len(timeline.flows) == len(recorder.sessions)
-    messages = [row for row in timeline if row.kind != WARNING]
+    handshakes = [row for row in timeline if row.kind == HANDSHAKE]
+    assert [(r.frame, r.dir, r.name, r.length, r.offset) for r in handshakes] == [
+        (h.frame, h.dir, h.part, h.length, h.offset) for h in recorder.handshakes]
+    messages = [row for row in timeline if row.kind not in (WARNING, HANDSHAKE)]
     for row, record in zip(messages, recorder.messages):
         assert (row.frame, row.dir, row.csid, row.stream_id, row.timestamp, row.type_id, row.length, row.index) == (
             record.frame, record.dir, record.csid, record.stream_id, record.timestamp, record.type_id,

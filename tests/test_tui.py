@@ -105,8 +105,9 @@ def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, 
         app = RtmpInspectApp([path], [])
         async with app.run_test(size=(120, 36)) as pilot:
             await _loaded(app, pilot)
-            # The first row's details show without a key pressed.
-            assert app.query_one(DetailsTree).lines_text[0].startswith("#0 message 0: ")
+            # The first row's details show without a key pressed: the handshake's C0 (or S0).
+            first = app.query_one(DetailsTree).lines_text[0]
+            assert first.startswith(("handshake C0: version 3", "handshake S0: version 3")), first
             table = app.query_one("#flows", DataTable)
             assert table.row_count == 1 + len(app.timeline.flows) == 2
             flow = app.timeline.flows[0]
@@ -546,5 +547,33 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
             await pilot.press("p")
             await _settle(pilot)
             assert _current(app).name == "publish"
+
+    asyncio.run(scenario())
+
+
+def test_handshake_rows_show_their_fields_and_bytes() -> None:
+    from tests.test_timeline import _Recorder
+    from rtmp_inspect.cli import analyze
+
+    path = os.path.join(SAMPLES, "publish_play.pcap")
+    recorder = _Recorder()
+    analyze(path, recorder, [])
+    c1 = next(h for h in recorder.handshakes if h.flow == 0 and h.part == "C1")
+
+    async def scenario() -> None:
+        app = RtmpInspectApp([path], [])
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _loaded(app, pilot)
+            assert _current(app).kind_name == "handshake" and _current(app).name == "C0"
+            await pilot.press("down")
+            await _settle(pilot)
+            row = _current(app)
+            assert (row.name, row.frame, row.length, row.offset) == ("C1", c1.frame, 1536, 1)
+            details = "\n".join(app.query_one(DetailsTree).lines_text)
+            assert details.startswith("handshake C1: time ") and "the flow's handshake" in details
+            assert app.query_one(HexView).data == c1.data
+            await pilot.press("slash", *"kind:handshake", "enter")
+            await _settle(pilot)
+            assert len(app.timeline) == len(recorder.handshakes) == 6 * 3
 
     asyncio.run(scenario())

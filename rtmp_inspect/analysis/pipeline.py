@@ -292,7 +292,12 @@ class Analyzer:
     def _emit(self, session: FlowSession, records: list) -> None:
         sink = self.sink
         for record in records:
-            if type(record) is MessageRecord:
+            kind = type(record)
+            if kind is MessageRecord:
                 sink.message(session, record)
-            else:
+            elif kind is WarningRecord:
                 sink.warning(session, record)
+            else:  # a HandshakeRecord: for the outputs that show the handshake as it happened
+                handshake = getattr(sink, "handshake", None)
+                if handshake is not None:
+                    handshake(session, record)

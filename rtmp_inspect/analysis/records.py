@@ -43,6 +43,26 @@ class MessageRecord:
 
 
 @dataclass(slots=True)
+class HandshakeRecord:
+    """One part of the handshake, when its last byte arrived: C0/S0 (the version byte), C1/S1 (time, the
+    zero or version field, random bytes), C2/S2 (the echo)."""
+
+    flow: int
+    part: str  # "C0", "C1", "C2", "S0", "S1", "S2"
+    dir: str
+    frame: int
+    time: float  # seconds since the capture's first packet
+    offset: int  # stream offset of its first byte, in this direction
+    length: int
+    summary: str
+    data: bytes  # the bytes of C1/S1/C2/S2 (b"" for C0/S0); outputs that keep records must not keep this
+
+    def to_json(self) -> dict[str, Any]:
+        return {"part": self.part, "dir": self.dir, "frame": self.frame, "time": self.time,
+                "offset": self.offset, "length": self.length, "summary": self.summary}
+
+
+@dataclass(slots=True)
 class WarningRecord:
     flow: int | None
     code: str

@@ -23,7 +23,7 @@ from ..rtmp.handshake import check_handshake
 from ..rtmp.media import parse_video
 from ..rtmp.messages import AmfPayload, decode_body
 from .commands import SessionState
-from .records import MessageRecord, WarningRecord
+from .records import HandshakeRecord, MessageRecord, WarningRecord
 from .summary import summarize
 from .verdict import verdict
 
@@ -212,11 +212,21 @@ class FlowSession:
             elif kind is HandshakeVersion:
                 self.handshake.versions[dir] = event.version
                 self.handshake.frames.setdefault(dir, frame)
+                note = " (RTMPE: encrypted)" if event.version in (6, 8, 9) else ""
+                out.append(self._handshake_record(dir, "0", frame, rel_time, event.offset, 1, b"",
+                                                  f"version {event.version}{note}"))
             elif kind is HandshakeRandom:
                 self.handshake.randoms[dir] = event.data
                 self.handshake.times[dir] = event.time
+                field = event.version_field
+                scheme = "zero field (simple scheme)" if field == 0 else \
+                    "peer version " + ".".join(str(b) for b in field.to_bytes(4, "big")) + " (digest scheme)"
+                out.append(self._handshake_record(dir, "1", frame, rel_time, event.offset, len(event.data),
+                                                  event.data, f"time {event.time}, {scheme}"))
             elif kind is HandshakeEcho:
                 self.handshake.echoes[dir] = event.data
+                out.append(self._handshake_record(dir, "2", frame, rel_time, event.offset, len(event.data),
+                                                  event.data, f"time {event.time}, time2 {event.time2}"))
             elif kind is Encrypted:
                 self.handshake.encrypted = True
                 out.append(self.warn("handshake.encrypted", "info", frame,
@@ -229,6 +239,11 @@ class FlowSession:
                                      f"{event.skipped} bytes; chunk size {event.chunk_size}{size_note}",
                                      dir, rel_time))
         return out
+
+    def _handshake_record(self, dir: str, number: str, frame: int, time: float, offset: int, length: int,
+                          data: bytes, summary: str) -> HandshakeRecord:
+        part = ("C" if dir == C2S else "S") + number
+        return HandshakeRecord(self.id, part, dir, frame, time, offset, length, summary, data)
 
     def _message(self, dir: str, message: Message, frame: int, time: float) -> MessageRecord:
         type_id = message.type_id

@@ -25,14 +25,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..rtmp.media import VideoInfo, is_keyframe, is_sequence_header
 from ..rtmp.messages import AmfPayload, decode_body, type_name
-from .records import MessageRecord, WarningRecord
+from .records import HandshakeRecord, MessageRecord, WarningRecord
 
 # Row kinds (the `kind` column).
-CONTROL, USER_CONTROL, COMMAND, DATA, AUDIO, VIDEO, OTHER, WARNING = range(8)
-KIND_NAMES = ("control", "user_control", "command", "data", "audio", "video", "other", "warning")
+CONTROL, USER_CONTROL, COMMAND, DATA, AUDIO, VIDEO, OTHER, WARNING, HANDSHAKE = range(9)
+KIND_NAMES = ("control", "user_control", "command", "data", "audio", "video", "other", "warning", "handshake")
 _KIND_BY_NAME = {name: k for k, name in enumerate(KIND_NAMES)}
 _KIND_ALIASES = {"ctrl": CONTROL, "uc": USER_CONTROL, "user": USER_CONTROL, "cmd": COMMAND,
-                 "warn": WARNING, "warnings": WARNING, "commands": COMMAND, "media": -1}
+                 "warn": WARNING, "warnings": WARNING, "commands": COMMAND, "media": -1, "hs": HANDSHAKE}
 
 # The `flags` column.
 KEYFRAME = 1
@@ -137,7 +137,7 @@ class Row:
 
     @property
     def type(self) -> str:
-        return "warning" if self.kind == WARNING else type_name(self.type_id)
+        return _row_type_text(self.kind, self.type_id)
 
     @property
     def severity(self) -> str | None:
@@ -325,6 +325,17 @@ class Timeline(Sequence):
             self.keyframes.append(row)
         if record.length <= BODY_KEEP_LIMIT and record.body is not None:
             self._keep_body(row, bytes(record.body))
+        self.total = row + 1
+
+    def handshake(self, session: Any, record: HandshakeRecord) -> None:
+        """A row per handshake part (C0, C1, S0, S1, S2, C2); its bytes are kept like small bodies."""
+        flow_id = self._flow_id(session)
+        row = self.total
+        self._append(record.frame, record.time, flow_id, 0 if record.dir == "c2s" else 1, 0, 0, 0, 0,
+                     record.length, HANDSHAKE, 0, -1, record.offset, record.offset + record.length,
+                     record.part, record.summary)
+        if record.data:
+            self._keep_body(row, bytes(record.data))
         self.total = row + 1
 
     def warning(self, session: Any, record: WarningRecord) -> None:
@@ -594,6 +605,8 @@ class Timeline(Sequence):
         if self.kind[row] == WARNING:
             return None
         with self._body_lock:
+            if self.kind[row] == HANDSHAKE:  # kept while cached; not decoded again
+                return self._bodies.get(row)
             body = self._bodies.get(row)
             if body is not None:
                 self._bodies.move_to_end(row)
@@ -654,7 +667,9 @@ class Timeline(Sequence):
 
 
 def _row_type_text(kind: int, type_id: int) -> str:
-    return "warning" if kind == WARNING else type_name(type_id)
+    if kind == WARNING or kind == HANDSHAKE:
+        return KIND_NAMES[kind]
+    return type_name(type_id)
 
 
 class _Found(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
 from .message_json import dumps, message_to_json
 
@@ -114,6 +114,9 @@ class JsonLinesSink:
         line["kind"] = "message"
         line["flow"] = session.id
         self.out.write(dumps(line) + "\n")
+
+    def handshake(self, session: FlowSession, record: HandshakeRecord) -> None:
+        self.out.write(dumps({"kind": "handshake", "flow": session.id, **record.to_json()}) + "\n")
 
     def warning(self, session: FlowSession | None, record: WarningRecord) -> None:
         line = {"kind": "warning", "flow": None if session is None else session.id, **record.to_json()}

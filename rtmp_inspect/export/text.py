@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Any
 
-from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
 from ..rtmp.messages import type_name
 from ..textsafe import escape
@@ -45,6 +45,13 @@ def message_line(record: MessageRecord) -> str:
         f"{record.frame:>7} {record.time:>11.6f} #{record.flow:<3} {_ARROWS[record.dir]} "
         f"cs{record.csid:<3} s{record.stream_id:<2} {record.timestamp:>10} {type_name(record.type_id):<16} "
         f"{escape(record.summary)}"
+    )
+
+
+def handshake_line(record: HandshakeRecord) -> str:
+    return (
+        f"{record.frame:>7} {record.time:>11.6f} #{record.flow:<3} {_ARROWS[record.dir]} "
+        f"{'':<5} {'':<3} {'':>10} {'handshake ' + record.part:<16} {escape(record.summary)}"
     )
 
 
@@ -98,6 +105,9 @@ class TextSink:
 
     def message(self, session: FlowSession, record: MessageRecord) -> None:
         self._spool.write(self._paint(kind_of(record.type_id), message_line(record)) + "\n")
+
+    def handshake(self, session: FlowSession, record: HandshakeRecord) -> None:
+        self._spool.write(self._paint("control", handshake_line(record)) + "\n")
 
     def warning(self, session: FlowSession | None, record: WarningRecord) -> None:
         kind = "error" if record.severity == "error" else "warning"

@@ -27,6 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ..analysis.timeline import (
+    HANDSHAKE,
     WARNING,
     Filter,
     FlowInfo,
@@ -545,6 +546,9 @@ class RtmpInspectApp(App[int]):
             hexview.show(b"", "(a warning has no bytes)")
             self._bytes_for = (self.raw_mode, row)
             return
+        if timeline.kind[row] == HANDSHAKE:
+            self._fill_handshake(row)
+            return
         wanted = []
         body = timeline._bodies.get(row)
         if body is not None:
@@ -611,7 +615,7 @@ class RtmpInspectApp(App[int]):
         self.raw_mode = not self.raw_mode
         self.query_one(HexView).border_title = "bytes: raw chunks" if self.raw_mode else "bytes"
         row = self._details_for
-        if row is None or self.timeline.kind[row] == WARNING:
+        if row is None or self.timeline.kind[row] in (WARNING, HANDSHAKE):
             self._bytes_for = (self.raw_mode, row) if row is not None else None
             return
         body = self.timeline._bodies.get(row)
@@ -706,6 +710,27 @@ class RtmpInspectApp(App[int]):
             return self._details_for is None
         row = self.timeline.row_at(position)
         return self._details_for == row and self._bytes_for == (self.raw_mode, row)
+
+    def _fill_handshake(self, row: int) -> None:
+        """A handshake part: its fields, the flow's handshake checks, and its bytes (C1/S1/C2/S2, while cached)."""
+        timeline = self.timeline
+        tree = self.query_one(DetailsTree)
+        r = timeline.row(row)
+        tree.reset_to(Text(f"handshake {r.name}: {escape(r.summary)}", style="bold"))
+        tree.add_fields(tree.root, [("part", r.name), ("dir", r.dir), ("frame", r.frame), ("time", r.time),
+                                    ("stream offset", r.offset), ("length", r.length)])
+        if 0 <= r.flow < len(timeline.flows):
+            session = timeline.flows[r.flow].session
+            tree.add_json(tree.root, "the flow's handshake", session.handshake.to_json())
+        body = timeline.body(row)
+        hexview = self.query_one(HexView)
+        if r.length == 1:
+            hexview.show(b"", "C0/S0: the version byte only")
+        elif body is None:
+            hexview.show(b"", "handshake bytes no longer kept (they are not decoded again)")
+        else:
+            hexview.show(body[:HEX_LIMIT], f"{r.name}: {len(body)} bytes")
+        self._bytes_for = (self.raw_mode, row)
 
     def _fill_warning(self, row: int) -> None:
         tree = self.query_one(DetailsTree)

@@ -27,6 +27,7 @@ from ..analysis.timeline import (
     COMMAND,
     CONTROL,
     DATA,
+    HANDSHAKE,
     KEYFRAME,
     OTHER,
     SEQUENCE_HEADER,
@@ -49,6 +50,7 @@ KIND_STYLES = {
     AUDIO: Style(color="deep_sky_blue1"),
     VIDEO: Style(color="medium_purple1"),
     OTHER: Style(color="cyan"),
+    HANDSHAKE: Style(color="gold3"),
 }
 KEYFRAME_STYLE = Style(color="medium_purple1", bold=True)
 SEVERITY_STYLES = (Style(color="yellow"), Style(color="dark_orange", bold=True), Style(color="red", bold=True))
@@ -107,6 +109,11 @@ class TimelineLayout:
             name = timeline.names[timeline.name[row]]
             summary = f"{severity} {escape(name)}: {escape(timeline.summary[row])}"
             type_text = "WARNING" if self.wide else "WARN"
+            csid = msid = ts = ""
+        elif kind == HANDSHAKE:
+            summary = escape(timeline.summary[row])
+            part = timeline.names[timeline.name[row]]
+            type_text = f"handshake {part}" if self.wide else f"hs {part}"
             csid = msid = ts = ""
         else:
             summary = escape(timeline.summary[row])
