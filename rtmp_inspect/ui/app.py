@@ -68,11 +68,12 @@ rtmp-inspect keys
   left/right                  scroll the summary column
   ?  help      q  quit
 Filter terms, combined; free text matches summary, name or type:
-  kind:command|data|audio|video|control|warning|media  type:video|20
+  kind:command|data|audio|video|control|handshake|warning|media
+  type:video|set_chunk_size|20
   cmd:publish  stream:1  dir:c2s|s2c  flow:0
 Colours: commands green, data magenta, audio blue, video purple (keyframes
-bold), control grey, warnings yellow/orange/red. Capture strings are shown
-escaped (\\e, \\x07, \\u202e).
+bold), control grey, handshake gold, warnings yellow/orange/red.
+Capture strings are shown escaped (\\e, \\x07, \\u202e).
 """
 
 
