@@ -21,6 +21,7 @@ from rtmp_inspect.analysis.timeline import (
     parse_query,
 )
 from rtmp_inspect.cli import analyze
+from tests.tls_builder import CollectingSink
 
 CAPTURES = "/work/shared/captures"
 WIRESHARK = os.path.join(CAPTURES, "wireshark_rtmp_sample.cap")
@@ -37,34 +38,13 @@ def load(path: str, **kw) -> Timeline:
     return timeline
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.messages: list[MessageRecord] = []
-        self.warnings: list[WarningRecord] = []
-        self.handshakes: list = []
-        self.sessions: list = []
-
-    def flow_started(self, session) -> None:
-        self.sessions.append(session)
-
-    def message(self, session, record) -> None:
-        self.messages.append(record)
-
-    def warning(self, session, record) -> None:
-        self.warnings.append(record)
-
-    def handshake(self, session, record) -> None:
-        self.handshakes.append(record)
-
-    def flow_finished(self, session) -> None:
-        pass
 
 
 @needs_captures
 @pytest.mark.parametrize("path", sorted(p for p in glob.glob(os.path.join(CAPTURES, "*")) if not p.endswith(".md")))
 def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) -> None:
     timeline = load(path)
-    recorder = _Recorder()
+    recorder = CollectingSink()
     analyze(path, recorder, [])
     assert isinstance(timeline, Sequence)
     assert len(timeline) == len(recorder.messages) + len(recorder.warnings) + len(recorder.handshakes)
@@ -141,7 +121,7 @@ def test_jumps_respect_the_filter() -> None:
 @needs_captures
 def test_bodies_come_from_the_lru_or_are_decoded_again() -> None:
     timeline = load(NGINX, body_cache_bytes=0)  # keep nothing: every body is decoded again
-    recorder = _Recorder()
+    recorder = CollectingSink()
     analyze(NGINX, recorder, [])
     pos = timeline.position_for_frame(32)
     row = timeline[pos]
@@ -263,7 +243,7 @@ def test_a_re_decode_keeps_the_neighbouring_bodies_too() -> None:
     timeline._body_bytes = 0
     rows = timeline.flows[0].rows
     target = rows[200]
-    recorder = _Recorder()
+    recorder = CollectingSink()
     analyze(NGINX, recorder, [])
     assert timeline.body(target) == recorder.messages[200].body
     assert rows[199] in timeline._bodies and rows[201] in timeline._bodies
@@ -278,7 +258,7 @@ def test_bodies_decoded_again_from_the_flows_connection_only(name: str) -> None:
 
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", name)
     timeline = load(path, body_cache_bytes=0)
-    recorder = _Recorder()
+    recorder = CollectingSink()
     analyze(path, recorder, [])
     loader = make_body_loader([])
     tunnels = 0

@@ -552,11 +552,11 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
 
 
 def test_handshake_rows_show_their_fields_and_bytes() -> None:
-    from tests.test_timeline import _Recorder
+    from tests.tls_builder import CollectingSink
     from rtmp_inspect.cli import analyze
 
     path = os.path.join(SAMPLES, "publish_play.pcap")
-    recorder = _Recorder()
+    recorder = CollectingSink()
     analyze(path, recorder, [])
     c1 = next(h for h in recorder.handshakes if h.flow == 0 and h.part == "C1")
 

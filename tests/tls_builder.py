@@ -124,9 +124,12 @@ def segments(wire: list[tuple[int, bytes]], mss: int = 1400, port: int = 443) ->
 
 
 class CollectingSink:
+    """A pipeline sink that keeps everything it is handed (sessions, messages, warnings, handshake parts)."""
+
     def __init__(self) -> None:
         self.messages: list = []
         self.warnings: list = []
+        self.handshakes: list = []
         self.sessions: list = []
 
     def flow_started(self, session) -> None:
@@ -137,6 +140,9 @@ class CollectingSink:
 
     def warning(self, session, record) -> None:
         self.warnings.append(record)
+
+    def handshake(self, session, record) -> None:
+        self.handshakes.append(record)
 
     def flow_finished(self, session) -> None:
         pass
