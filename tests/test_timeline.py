@@ -38,8 +38,6 @@ def load(path: str, **kw) -> Timeline:
     return timeline
 
 
-
-
 @needs_captures
 @pytest.mark.parametrize("path", sorted(p for p in glob.glob(os.path.join(CAPTURES, "*")) if not p.endswith(".md")))
 def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) -> None:
