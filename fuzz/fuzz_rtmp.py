@@ -6,9 +6,9 @@ First byte: the mode (low 2 bits) and options; the rest is the input.
 * 0: ChunkDecoder() with handshake; 1: ChunkDecoder(expect_handshake=False) (resynchronisation, chunk size
   inferred); 2: ChunkDecoder(expect_handshake=False, at_chunk_boundary=True, chunk_size from the second byte).
   The input is fed in pieces whose sizes come from the option bits, optionally with gaps; every Message body
-  is decoded with decode_body() and turned into JSON. Without gaps, in modes 0 and 2, the events must equal
-  those of feeding the input whole (the decoder's documented property), up to the first resynchronisation
-  (after a lost sync the new boundary is searched as bytes arrive, so it may differ by design).
+  is decoded with decode_body() and turned into JSON. Without gaps, the events must equal those of feeding
+  the input whole (the decoder's documented property; resynchronisation searches fixed windows, so it holds
+  after a lost sync too).
 * 3: the rest is one message body: decode_body() for every type id 1..22 (and the one the second byte names),
   decode_amf0_values / decode_amf3_values at offsets 0 and 1, parse_audio / parse_video, amf_to_json of all.
 
@@ -28,7 +28,7 @@ with _common.instrument():
     from rtmp_inspect.rtmp.amf3 import decode_amf3_values
     from rtmp_inspect.rtmp.amf_values import amf_to_json
     from rtmp_inspect.rtmp.chunks import ChunkDecoder
-    from rtmp_inspect.rtmp.events import Message, Resynchronised
+    from rtmp_inspect.rtmp.events import Message
     from rtmp_inspect.rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
     from rtmp_inspect.rtmp.messages import AmfPayload, decode_body
     from rtmp_inspect.export.message_json import JSON_BUDGET_BASE, JSON_BUDGET_PER_BYTE
@@ -96,25 +96,14 @@ def _chunks(mode: int, options: int, data: bytes) -> None:
                 _body(ev.type_id, ev.body, ev.timestamp)
             if not 0 <= ev.timestamp <= 0xFFFFFFFF:
                 raise Finding(f"timestamp out of 32-bit range: {ev.timestamp}")
-    if not gaps and mode != 1:
+    if not gaps:
         whole_decoder = make()
         whole = whole_decoder.receive_data(bytes(data)) + whole_decoder.finish()
-        # Once sync is lost, where it is found again depends on how much had arrived (resync.py looks after
-        # RESYNC_FIRST_TRY bytes, then again as more come): compare what comes before the first Resynchronised
-        # of either.
-        cut = min(_first_resync(whole), _first_resync(events))
-        whole, events = whole[:cut], events[:cut]
+        # Resynchronisation searches fixed windows, so also after a lost sync both must agree.
         if whole != events:
             first = next((i for i, (a, b) in enumerate(zip(whole, events)) if a != b), min(len(whole), len(events)))
             raise Finding(f"whole vs split ({step}) differ at event {first}: "
                           f"{whole[first:first + 1]!r} vs {events[first:first + 1]!r}")
-
-
-def _first_resync(events: list) -> int:
-    for i, ev in enumerate(events):
-        if type(ev) is Resynchronised:
-            return i
-    return len(events)
 
 
 def _bodies(options: int, body: bytes) -> None:

@@ -583,24 +583,30 @@ class ChunkDecoder:
         self._phase = _RESYNC
 
     def _resync(self, events: list[Event], final: bool) -> bool:
-        """Look for chunk boundaries in the buffered bytes. True when the chunk stream was found again."""
-        avail = len(self._buf) - self._pos
+        """Look for chunk boundaries in the buffered bytes. True when the chunk stream was found again.
+
+        Windows of fixed sizes from the search position (RESYNC_FIRST_TRY, twice that, ... RESYNC_WINDOW) are
+        searched as soon as they are buffered, each exactly, so where sync is found depends only on the bytes,
+        not on how they arrived. `final` (at a gap, at the end): everything buffered is searched once."""
         known_size = None if self.chunk_size_inferred else self.chunk_size
-        if not final and avail < max(RESYNC_FIRST_TRY, self._next_resync_try):
-            return False
         # With the chunk size known (after a gap) fewer clean headers are convincing.
-        found = find_chunk_boundary(self._buf, self._pos, known_size, final,
-                                    min_headers=RESYNC_KNOWN_SIZE_HEADERS if known_size and not final else None)
-        if found is None:
+        min_headers = RESYNC_KNOWN_SIZE_HEADERS if known_size and not final else None
+        while True:
+            window = max(RESYNC_FIRST_TRY, self._next_resync_try)
+            if not final and len(self._buf) - self._pos < window:
+                return False
+            end = len(self._buf) if final else self._pos + window
+            found = find_chunk_boundary(self._buf, self._pos, known_size, final, min_headers, end)
+            if found is not None:
+                break
             if final:
                 return False
-            if avail < RESYNC_WINDOW:
-                self._next_resync_try = avail + RESYNC_FIRST_TRY  # try again when more has arrived
-                return False
-            # Nothing plausible in this window: skip most of it and keep looking.
-            skip = avail - 16
-            self._pos += skip
-            return False
+            if window < RESYNC_WINDOW:
+                self._next_resync_try = window + RESYNC_FIRST_TRY  # try again when more has arrived
+            else:
+                # Nothing plausible in the whole window: skip most of it and keep looking.
+                self._pos += window - 16
+                self._next_resync_try = 0
         start, chunk_size, inferred = found
         self._wait = 0
         self._next_resync_try = 0

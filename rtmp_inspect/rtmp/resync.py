@@ -20,16 +20,19 @@ _HEADER = (11, 7, 3, 0)
 
 
 def find_chunk_boundary(
-    buf: bytearray, start: int, chunk_size: int | None, final: bool, min_headers: int | None = None
+    buf: bytearray, start: int, chunk_size: int | None, final: bool, min_headers: int | None = None,
+    end: int | None = None,
 ) -> tuple[int, int, bool] | None:
-    """Return (position, chunk size, size inferred?) of the most plausible chunk start at or after `start`.
+    """Return (position, chunk size, size inferred?) of the most plausible chunk start in buf[start:end]
+    (end: the whole buffer by default); only those bytes are looked at.
     `min_headers`: clean headers needed to believe a candidate (default: many, or 2 at the end of the data)."""
     sizes = (chunk_size,) if chunk_size else COMMON_CHUNK_SIZES
-    end = len(buf)
+    if end is None:
+        end = len(buf)
     tried = 0
     best: tuple[int, int, int] | None = None  # (score, position, size)
     for p in range(start, end - 12):
-        if not _plausible_start(buf, p):
+        if not _plausible_start(buf, p, end):
             continue
         tried += 1
         for size in sizes:
@@ -52,15 +55,15 @@ def find_chunk_boundary(
     return best[1], best[2], chunk_size is None
 
 
-def _plausible_start(buf: bytearray, p: int) -> bool:
-    """A fmt 0 or fmt 1 header with a known type and a sane length."""
+def _plausible_start(buf: bytearray, p: int, end: int) -> bool:
+    """A fmt 0 or fmt 1 header, wholly before `end`, with a known type and a sane length."""
     b0 = buf[p]
     fmt = b0 >> 6
     if fmt > 1:
         return False
     csid = b0 & 0x3F
     h = p + (2 if csid == 0 else 3 if csid == 1 else 1)
-    if h + _HEADER[fmt] > len(buf):
+    if h + _HEADER[fmt] > end:
         return False
     if buf[h + 6] not in PLAUSIBLE_TYPES:
         return False
@@ -100,7 +103,7 @@ def _trial(buf: bytearray, p: int, size: int, end: int) -> tuple[int, bool]:
         if fmt <= 1:
             if left:  # a new header in the middle of a message
                 return 0, False
-            if not _plausible_start(buf, p):
+            if not _plausible_start(buf, p, end):
                 return 0, False
             length = (buf[h + 3] << 16) | (buf[h + 4] << 8) | buf[h + 5]
             lengths[csid] = length
