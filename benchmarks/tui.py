@@ -22,7 +22,7 @@ from rtmp_inspect.ui.widgets import TimelineView  # noqa: E402
 
 async def measure(path: str) -> dict[str, float | int | str]:
     started = time.perf_counter()
-    app = RtmpInspectApp([path], [])
+    app = RtmpInspectApp([path])
     numbers: dict[str, float | int | str] = {"capture": os.path.basename(path),
                                              "size": f"{os.path.getsize(path) / 1e6:.0f} MB"}
     async with app.run_test(size=(160, 48)) as pilot:

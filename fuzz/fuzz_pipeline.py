@@ -1,4 +1,4 @@
-"""Fuzz the whole pipeline: the CLI's analyze() on a capture made from fuzz bytes, then the outputs.
+"""Fuzz the whole pipeline: runner.run() on a capture made from fuzz bytes, then the outputs.
 
 Input forms:
 * starts with a pcap / pcapng / gzip magic: it is the capture file itself;
@@ -26,7 +26,7 @@ import _common
 from _common import Finding
 
 with _common.instrument():
-    from rtmp_inspect import cli
+    from rtmp_inspect.runner import RunOptions, run
     from rtmp_inspect.analysis.expert import CheckSink, check_report
     from rtmp_inspect.capture.reader import CaptureError
     from rtmp_inspect.export.json_export import JsonDocumentSink
@@ -93,24 +93,24 @@ def test_one_input(data: bytes) -> None:
         fh.write(capture)
     sink = JsonDocumentSink()
     try:
-        reader, analyzer = cli.analyze(PATH, sink, [])
+        done = run(PATH, sink)
     except CaptureError:
         return
     out = io.StringIO()
-    sink.write(out, cli.capture_json(PATH, reader, analyzer), analyzer.sessions)
+    sink.write(out, done.capture_json(), done.sessions)
     document = out.getvalue()
     json.loads(document)
     if len(document) > 1000 * len(capture) + 1_000_000:  # references must not turn bytes into gigabytes
         raise Finding(f"{len(document)} bytes of JSON from a {len(capture)}-byte capture")
     if len(data) & 1:
         text_sink = TextSink(False)
-        reader, analyzer = cli.analyze(PATH, text_sink, [1935])
+        done = run(PATH, text_sink, RunOptions(decode_as=(1935,)))
         out = io.StringIO()
-        text_sink.write(out, cli.capture_json(PATH, reader, analyzer), analyzer.sessions)
+        text_sink.write(out, done.capture_json(), done.sessions)
         text = out.getvalue()
     else:
-        reader, analyzer = cli.analyze(PATH, CheckSink(), [])
-        text, _errors = check_report(PATH, analyzer.sessions, list(reader.warnings))
+        done = run(PATH, CheckSink())
+        text, _errors = check_report(PATH, done.sessions, list(done.reader.warnings))
     bad = UNSAFE.search(text)
     if bad:
         line = text[: bad.start()].count("\n")

@@ -9,16 +9,18 @@ import os
 import sys
 from typing import IO, Any
 
+from dataclasses import replace
+
 from . import __version__
-from .analysis.driver import run_capture
-from .analysis.pipeline import Analyzer
-from .capture.reader import CaptureError, open_capture
-from .export.json_export import JsonDocumentSink, JsonLinesSink
+from .capture.reader import CaptureError
+from .export.json_export import JsonDocumentSink, JsonLinesSink, jsonl_capture_warning
 from .export.stable import stabilize
 from .export.text import TextSink
 from .parallel import WorkerFailed, available_cores, run_captures, run_parallel, worker_count
-from .progress import Progress
+from .progress import progress_tick
+from .runner import Run, RunOptions, run
 from .textsafe import escape
+from .tls.keylog import KeyLogError, load_keylog
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -62,45 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def capture_json(path: str, reader: Any, analyzer: Analyzer) -> dict[str, Any]:
-    return {
-        "path": path,
-        "format": reader.format,
-        "packets": reader.packets,
-        "start": reader.start,
-        "tcp_flows": analyzer.tcp_flows,
-        "warnings": list(reader.warnings),
-    }
+def run_options(args: argparse.Namespace, **more: Any) -> RunOptions:
+    """The command line's inputs to a run (more: the tick, on_start or partition of one run)."""
+    return RunOptions(decode_as=tuple(args.decode_as), keylog=args.keylog, **more)
 
 
-def analyze(path: str, sink: Any, decode_as: list[int], partition: Any = None) -> tuple[Any, Analyzer]:
-    """Run one capture through the pipeline into `sink`. Raises CaptureError for unusable input.
-    With a `partition` (--jobs), only the sessions it owns are decoded; worker 0 shows progress."""
-    reader = open_capture(path)
-    first = partition is None or partition.index == 0
-    progress = Progress(sys.stderr if first else io.StringIO(), reader.progress, f"rtmp-inspect: {escape(path)}")
-
-    def on_start() -> None:
-        if hasattr(sink, "capture") and first:
-            sink.capture(_capture_head(path, reader))
-
-    def tick(segments: int) -> bool:
-        progress.tick(reader.packets)
-        return True
-
+def analyze(path: str, sink: Any, options: RunOptions, show_progress: bool = True) -> Run:
+    """Run one capture into `sink` with a progress line on stderr (on a terminal, for long runs)."""
+    tick, done = progress_tick(sys.stderr if show_progress else None, f"rtmp-inspect: {escape(path)}")
     try:
-        analyzer = run_capture(reader, sink, decode_as, tick, on_start, partition)
+        return run(path, sink, replace(options, tick=tick))
     finally:
-        progress.done()
-        reader.close()
-    return reader, analyzer
+        done()
 
 
-def _capture_head(path: str, reader: Any) -> dict[str, Any]:
-    return {"path": path, "format": reader.format, "start": reader.start}
-
-
-def run(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+def run_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if getattr(args, "check", False):
         return run_check(args, out, err)
     if args.extract_flv is not None:
@@ -134,12 +112,12 @@ def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out:
         sink = JsonLinesSink(out)
     else:
         sink = TextSink(colour)
-    reader, analyzer = analyze(path, sink, args.decode_as)
-    capture = capture_json(path, reader, analyzer)
-    sessions = analyzer.sessions
+    done = analyze(path, sink, run_options(args))
+    capture = done.capture_json()
+    sessions = done.sessions
     if fmt == "jsonl":
-        for warning in reader.warnings:
-            out.write(_jsonl_capture_warning(warning))
+        for warning in done.reader.warnings:
+            out.write(jsonl_capture_warning(warning))
         sink.end(capture, sessions)
     elif args.stable:
         buffer = io.StringIO()
@@ -156,11 +134,11 @@ def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool,
     """--jobs: the same output, decoded by `jobs` processes (parallel.py)."""
     if args.stable:
         buffer = io.StringIO()
-        capture, flows, _ = run_parallel(path, fmt, args.decode_as, colour, jobs, buffer)
+        capture, flows, _ = run_parallel(path, fmt, run_options(args), colour, jobs, buffer)
         stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
         out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
     else:
-        capture, flows, _ = run_parallel(path, fmt, args.decode_as, colour, jobs, out)
+        capture, flows, _ = run_parallel(path, fmt, run_options(args), colour, jobs, out)
     _capture_notes(path, capture, flows, err)
 
 
@@ -179,13 +157,13 @@ def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     def check_one(path: str, out: IO[str], err: IO[str], jobs: int = 1) -> int:
         if jobs > 1:
-            capture, flows, counts = run_parallel(path, "check", args.decode_as, False, jobs, out)
+            capture, flows, counts = run_parallel(path, "check", run_options(args), False, jobs, out)
             _capture_notes(path, capture, flows, err)
             return counts["error"] if counts else 0
-        reader, analyzer = analyze(path, CheckSink(), args.decode_as)
-        text, found = check_report(path, analyzer.sessions, list(reader.warnings))
+        done = analyze(path, CheckSink(), run_options(args))
+        text, found = check_report(path, done.sessions, list(done.reader.warnings))
         out.write(text)
-        _capture_notes(path, capture_json(path, reader, analyzer), len(analyzer.sessions), err)
+        _capture_notes(path, done.capture_json(), len(done.sessions), err)
         return found
 
     errors = sum(for_each_capture(args, check_one, out, err))
@@ -202,24 +180,17 @@ def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
         jobs = worker_count(path, args.jobs)
         if jobs > 1:
             target = (args.extract_flv, used_names)
-            capture, flows, _ = run_parallel(path, "flv", args.decode_as, False, jobs, out, target)
+            capture, flows, _ = run_parallel(path, "flv", run_options(args), False, jobs, out, target)
             _capture_notes(path, capture, flows, err)
             continue
         sink = FlvExtractSink(args.extract_flv, used_names)
         try:
-            reader, analyzer = analyze(path, sink, args.decode_as)
+            done = analyze(path, sink, run_options(args))
         finally:  # even when the capture turns out damaged: the files so far are finished and listed
             for written_path in sink.close():
                 out.write(escape(written_path) + "\n")
-        _capture_notes(path, capture_json(path, reader, analyzer), len(analyzer.sessions), err)
+        _capture_notes(path, done.capture_json(), len(done.sessions), err)
     return EXIT_OK
-
-
-def _jsonl_capture_warning(warning: str) -> str:
-    from .export.message_json import dumps
-
-    return dumps({"kind": "warning", "flow": None, "code": "capture.damaged", "severity": "warning",
-                  "frame": None, "message": warning}) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,12 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")
-        from .tls.keylog import KeyLogError, load_keylog, use_keylog
-
-        use_keylog(None)  # each run uses its own --tls-keylog only
+        args.keylog = None
         if args.tls_keylog:
             try:
-                use_keylog(load_keylog(args.tls_keylog))
+                args.keylog = load_keylog(args.tls_keylog)
             except (OSError, KeyLogError) as exc:
                 raise UsageError(f"--tls-keylog: {exc}") from None
     except UsageError as exc:
@@ -258,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             and sys.stdin.isatty() and "-" not in args.captures:
         from .ui.app import run_tui  # only the TUI path imports Textual
 
-        return run_tui(args.captures, args.decode_as)
+        return run_tui(args.captures, run_options(args))
     out: IO[str]
     opened = None
     try:
@@ -268,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False) \
                 if hasattr(sys.stdout, "buffer") else sys.stdout
         try:
-            return run(args, out, sys.stderr)
+            return run_command(args, out, sys.stderr)
         finally:
             try:
                 out.flush()

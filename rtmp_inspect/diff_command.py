@@ -9,7 +9,10 @@ import sys
 from typing import Any
 
 from .capture.reader import CaptureError
+from .export.json_export import JsonDocumentSink
 from .export.stable import diff_documents
+from .progress import progress_tick
+from .runner import RunOptions, run
 from .textsafe import escape
 
 
@@ -26,13 +29,14 @@ def _document(path: str, decode_as: list[int]) -> dict[str, Any]:
                 return json.load(handle)
         except (OSError, ValueError) as exc:
             raise CaptureError(f"{path}: not a JSON export ({exc})") from None
-    from .cli import analyze, capture_json
-    from .export.json_export import JsonDocumentSink
-
     sink = JsonDocumentSink()
-    reader, analyzer = analyze(path, sink, decode_as)
+    tick, clear = progress_tick(sys.stderr, f"rtmp-inspect: {escape(path)}")
+    try:
+        done = run(path, sink, RunOptions(decode_as=tuple(decode_as), tick=tick))
+    finally:
+        clear()
     buffer = io.StringIO()
-    sink.write(buffer, capture_json(path, reader, analyzer), analyzer.sessions)
+    sink.write(buffer, done.capture_json(), done.sessions)
     return json.loads(buffer.getvalue())
 
 

@@ -20,9 +20,15 @@ import signal
 import sys
 import tempfile
 import traceback
+from dataclasses import replace
 from typing import IO, Any, BinaryIO, Callable, Iterator
 
-from .capture.reader import CaptureError, open_capture
+from .analysis.pipeline import Analyzer, Partition
+from .capture.reader import CaptureError, CaptureReader, open_capture
+from .export.json_export import jsonl_capture_warning
+from .progress import progress_tick
+from .runner import Run, RunOptions, run
+from .textsafe import escape
 
 # A record: key (u64), payload length (u32), payload. Keys at the top of the range are markers.
 _HEADER_SIZE = 12
@@ -33,18 +39,6 @@ _RECORD_BYTES = 1 << 20  # text buffered under one key before it becomes a recor
 _PIPE_BYTES = 1 << 20
 # Below this size a capture decodes in about a second: workers that each read it buy little.
 AUTO_MIN_BYTES = 32 * 1024 * 1024
-
-
-class Partition:
-    """Which sessions this process decodes, and the analyzer whose step keys its output."""
-
-    def __init__(self, index: int, count: int) -> None:
-        self.index = index
-        self.count = count
-        self.analyzer: Any = None  # set by analysis.driver.run_capture
-
-    def owns(self, flow_id: int) -> bool:
-        return flow_id % self.count == self.index
 
 
 def available_cores() -> int:
@@ -119,59 +113,65 @@ class _KeyedOutput:
 class _Worker:
     """One worker's run: decode the sessions of its partition and write its part of the output as records."""
 
-    def __init__(self, path: str, decode_as: list[int], partition: Partition, writer: _RecordWriter) -> None:
+    def __init__(self, path: str, options: RunOptions, partition: Partition, writer: _RecordWriter) -> None:
         self.path = path
-        self.decode_as = decode_as
+        self.options = options
         self.partition = partition
         self.writer = writer
+        self.analyzer: Analyzer | None = None  # its step keys the timeline's records
         self.flow = 0  # the flow whose part is being written (the key of per-flow records)
 
     def step(self) -> int:
-        return self.partition.analyzer.step
+        assert self.analyzer is not None
+        return self.analyzer.step
 
     def flow_id(self) -> int:
         return self.flow
 
-    def analyze(self, sink: Any) -> tuple[Any, Any]:
-        from .cli import analyze
+    def analyze(self, sink: Any) -> Run:
+        """The run of this worker's partition; worker 0 shows the progress line."""
+        def started(analyzer: Analyzer, reader: CaptureReader) -> None:
+            self.analyzer = analyzer
 
-        return analyze(self.path, sink, self.decode_as, self.partition)
+        first = self.partition.index == 0
+        tick, done = progress_tick(sys.stderr if first else None, f"rtmp-inspect: {escape(self.path)}")
+        try:
+            return run(self.path, sink, replace(self.options, partition=self.partition, tick=tick, on_start=started))
+        finally:
+            done()
 
-    def info(self, reader: Any, analyzer: Any, counts: dict[str, int] | None = None) -> None:
-        from .cli import capture_json
-
-        self.writer.info(capture_json(self.path, reader, analyzer), analyzer.next_id, counts)
+    def info(self, done: Run, counts: dict[str, int] | None = None) -> None:
+        self.writer.info(done.capture_json(), done.analyzer.next_id, counts)
 
     def end_run(self) -> None:
         self.writer.record(_SEPARATOR, b"")
 
     def jsonl(self) -> None:
         """The lines keyed by step; worker 0 also writes the capture's first and closing lines."""
-        from .cli import _jsonl_capture_warning, capture_json
         from .export.json_export import JsonLinesSink
 
         out = _KeyedOutput(self.writer, self.step)
         sink = JsonLinesSink(out)  # type: ignore[arg-type]
-        reader, analyzer = self.analyze(sink)
+        done = self.analyze(sink)
         if self.partition.index == 0:  # after every worker's last step
-            last = analyzer.step + 1
+            last = done.analyzer.step + 1
             out.key = lambda: last
-            for warning in reader.warnings:
-                out.write(_jsonl_capture_warning(warning))
-            sink.end(capture_json(self.path, reader, analyzer), [], analyzer.next_id)
+            for warning in done.reader.warnings:
+                out.write(jsonl_capture_warning(warning))
+            sink.end(done.capture_json(), [], done.analyzer.next_id)
         out.flush()
         self.end_run()
-        self.info(reader, analyzer)
+        self.info(done)
 
     def json(self) -> None:
         """The capture's description, then each flow object keyed by flow id."""
         from .export.json_export import JsonDocumentSink
 
         sink = JsonDocumentSink()
-        reader, analyzer = self.analyze(sink)
-        self.info(reader, analyzer)
+        done = self.analyze(sink)
+        self.info(done)
         out = _KeyedOutput(self.writer, self.flow_id)
-        for session in analyzer.sessions:
+        for session in done.sessions:
             self.flow = session.id
             sink.write_flow(out, session)  # type: ignore[arg-type]
         out.flush()
@@ -185,10 +185,10 @@ class _Worker:
         with tempfile.TemporaryFile() as spool_file:
             spool = _KeyedOutput(_RecordWriter(spool_file), self.step)  # type: ignore[arg-type]
             sink = TextSink(colour, spool=spool)
-            reader, analyzer = self.analyze(sink)
-            self.info(reader, analyzer)
+            done = self.analyze(sink)
+            self.info(done)
             out = _KeyedOutput(self.writer, self.flow_id)
-            for session in analyzer.sessions:
+            for session in done.sessions:
                 self.flow = session.id
                 out.write(sink.flow_header_text(session))
             out.flush()
@@ -202,14 +202,14 @@ class _Worker:
         """The capture's description with this worker's findings by severity, then each flow's report."""
         from .analysis.expert import SEVERITY_ORDER, CheckSink, check_flow
 
-        reader, analyzer = self.analyze(CheckSink())
-        sessions = analyzer.sessions
+        done = self.analyze(CheckSink())
+        sessions = done.sessions
         counts = dict.fromkeys(SEVERITY_ORDER, 0)
         for session in sessions:
             for warning in session.warnings:
                 if warning.severity in counts:
                     counts[warning.severity] += 1
-        self.info(reader, analyzer, counts)
+        self.info(done, counts)
         out = _KeyedOutput(self.writer, self.flow_id)
         for session in sessions:
             self.flow = session.id
@@ -224,19 +224,19 @@ class _Worker:
         sink = FlvExtractSink(directory, used_names)
         out = _KeyedOutput(self.writer, self.flow_id)
         try:
-            reader, analyzer = self.analyze(sink)
+            done = self.analyze(sink)
         finally:  # as in one process: the files so far are finished and listed even when the capture fails
             for key, written in sink.close_keyed():
                 self.flow = key[0]
                 out.write(written + "\0")
             out.flush()
             self.end_run()
-        self.info(reader, analyzer)
+        self.info(done)
 
 
-def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition,
+def _work(path: str, fmt: str, options: RunOptions, colour: bool, partition: Partition,
           writer: _RecordWriter, flv: tuple[str, set[str]] | None = None) -> None:
-    worker = _Worker(path, decode_as, partition, writer)
+    worker = _Worker(path, options, partition, writer)
     if fmt == "jsonl":
         worker.jsonl()
     elif fmt == "json":
@@ -251,14 +251,14 @@ def _work(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Pa
         raise ValueError(f"no parallel form of {fmt!r}")
 
 
-def _child(path: str, fmt: str, decode_as: list[int], colour: bool, partition: Partition, fd: int,
+def _child(path: str, fmt: str, options: RunOptions, colour: bool, partition: Partition, fd: int,
            flv: tuple[str, set[str]] | None) -> None:
     """The forked worker: never returns."""
     status = 0
     raw = os.fdopen(fd, "wb", buffering=_PIPE_BYTES)
     writer = _RecordWriter(raw)
     try:
-        _work(path, fmt, decode_as, colour, partition, writer, flv)
+        _work(path, fmt, options, colour, partition, writer, flv)
     except BaseException as exc:  # reported by the parent, which decides what the user sees
         status = 1
         kind = "capture" if isinstance(exc, CaptureError) else "internal"
@@ -319,7 +319,7 @@ def _read_info(stream: BinaryIO) -> dict[str, Any]:
     return json.loads(payload)
 
 
-def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: int,
+def run_parallel(path: str, fmt: str, options: RunOptions, colour: bool, jobs: int,
                  out: IO[str], flv: tuple[str, set[str]] | None = None
                  ) -> tuple[dict[str, Any], int, dict[str, int] | None]:
     """Decode `path` with `jobs` worker processes and write the `fmt` output (text, json, jsonl, check, or
@@ -339,7 +339,7 @@ def run_parallel(path: str, fmt: str, decode_as: list[int], colour: bool, jobs: 
                 os.close(read_fd)
                 for _, stream in workers:
                     stream.close()
-                _child(path, fmt, decode_as, colour, Partition(index, jobs), write_fd, flv)
+                _child(path, fmt, options, colour, Partition(index, jobs), write_fd, flv)
             os.close(write_fd)
             workers.append((pid, os.fdopen(read_fd, "rb", buffering=_PIPE_BYTES)))
         streams = [stream for _, stream in workers]
@@ -368,8 +368,6 @@ def _write_jsonl(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[s
 
 def _write_flv(streams: list[BinaryIO], out: IO[str], path: str, colour: bool,
                flv: tuple[str, set[str]] | None) -> tuple[dict[str, Any], int, None]:
-    from .textsafe import escape
-
     assert flv is not None
     for _, payload in _merged(streams):
         for written in payload.decode().split("\0")[:-1]:

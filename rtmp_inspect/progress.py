@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import IO, Callable
+from typing import IO, Any, Callable
 
 DELAY = 0.7  # seconds before the first line: a quick run shows nothing
 INTERVAL = 0.25
@@ -43,3 +43,21 @@ class Progress:
         if self.shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+
+
+def progress_tick(stream: IO[str] | None, label: str) -> tuple[Callable[[int, Any], bool], Callable[[], None]]:
+    """(a run's tick that draws a progress line on `stream` (None: nothing), the call that clears it)."""
+    shown: list[Progress] = []
+
+    def tick(segments: int, reader: Any) -> bool:
+        if stream is not None:
+            if not shown:
+                shown.append(Progress(stream, reader.progress, label))
+            shown[0].tick(reader.packets)
+        return True
+
+    def done() -> None:
+        if shown:
+            shown[0].done()
+
+    return tick, done

@@ -604,10 +604,9 @@ def test_check_report_counts_errors():
 
 def _sessions(path: Path) -> list:
     from rtmp_inspect.analysis.expert import CheckSink
-    from rtmp_inspect.cli import analyze
+    from rtmp_inspect.runner import run
 
-    _, analyzer = analyze(str(path), CheckSink(), [])
-    return analyzer.sessions
+    return run(str(path), CheckSink()).sessions
 
 
 def test_nginx_publish_capture_is_clean():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from rtmp_inspect.analysis.timeline import (
     make_body_loader,
     parse_query,
 )
-from rtmp_inspect.cli import analyze
+from rtmp_inspect.runner import RunOptions, redecode, run
 from tests.tls_builder import CollectingSink
 
 CAPTURES = "/work/shared/captures"
@@ -31,9 +32,9 @@ needs_captures = pytest.mark.skipif(not os.path.exists(NGINX), reason="shared ca
 
 
 def load(path: str, **kw) -> Timeline:
-    timeline = Timeline(make_body_loader([]), **kw)
+    timeline = Timeline(make_body_loader(functools.partial(redecode, options=RunOptions())), **kw)
     timeline.begin_capture(path)
-    analyze(path, timeline, [])
+    run(path, timeline)
     timeline.finished = True
     return timeline
 
@@ -43,7 +44,7 @@ def load(path: str, **kw) -> Timeline:
 def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) -> None:
     timeline = load(path)
     recorder = CollectingSink()
-    analyze(path, recorder, [])
+    run(path, recorder)
     assert isinstance(timeline, Sequence)
     assert len(timeline) == len(recorder.messages) + len(recorder.warnings) + len(recorder.handshakes)
     assert len(timeline.flows) == len(recorder.sessions)
@@ -120,7 +121,7 @@ def test_jumps_respect_the_filter() -> None:
 def test_bodies_come_from_the_lru_or_are_decoded_again() -> None:
     timeline = load(NGINX, body_cache_bytes=0)  # keep nothing: every body is decoded again
     recorder = CollectingSink()
-    analyze(NGINX, recorder, [])
+    run(NGINX, recorder)
     pos = timeline.position_for_frame(32)
     row = timeline[pos]
     assert timeline.body(row.row) == recorder.messages[row.index].body
@@ -242,7 +243,7 @@ def test_a_re_decode_keeps_the_neighbouring_bodies_too() -> None:
     rows = timeline.flows[0].rows
     target = rows[200]
     recorder = CollectingSink()
-    analyze(NGINX, recorder, [])
+    run(NGINX, recorder)
     assert timeline.body(target) == recorder.messages[200].body
     assert rows[199] in timeline._bodies and rows[201] in timeline._bodies
     assert timeline._bodies[rows[201]] == recorder.messages[201].body
@@ -257,8 +258,8 @@ def test_bodies_decoded_again_from_the_flows_connection_only(name: str) -> None:
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples", name)
     timeline = load(path, body_cache_bytes=0)
     recorder = CollectingSink()
-    analyze(path, recorder, [])
-    loader = make_body_loader([])
+    run(path, recorder)
+    loader = make_body_loader(functools.partial(redecode, options=RunOptions()))
     tunnels = 0
     for flow in timeline.flows:
         _, connection = session_matcher(flow.session, flow.local_id)

@@ -102,7 +102,7 @@ def _current(app: RtmpInspectApp):
 @pytest.mark.parametrize("path, verb, arg", [(WIRESHARK, "play", "rtmp://fc432.streamedia.info/StreamPlayer/"), (NGINX, "publish", "1234")])
 def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, arg: str) -> None:
     async def scenario() -> None:
-        app = RtmpInspectApp([path], [])
+        app = RtmpInspectApp([path])
         async with app.run_test(size=(120, 36)) as pilot:
             await _loaded(app, pilot)
             # The first row's details show without a key pressed: the handshake's C0 (or S0).
@@ -154,7 +154,7 @@ def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, 
 @needs_captures
 def test_selecting_a_flow_filters_and_goto_frame_and_keyframe_jumps() -> None:
     async def scenario() -> None:
-        app = RtmpInspectApp([NGINX], [])
+        app = RtmpInspectApp([NGINX])
         async with app.run_test(size=(100, 30)) as pilot:
             await _loaded(app, pilot)
             table = app.query_one("#flows", DataTable)
@@ -204,7 +204,7 @@ def test_capture_strings_are_shown_escaped_and_warnings_are_jump_targets(tmp_pat
     capture.write_bytes(_pcap(packets, skip=frozenset({len(packets) - 3})))  # a lost segment: a gap warning
 
     async def scenario() -> None:
-        app = RtmpInspectApp([str(capture)], [])
+        app = RtmpInspectApp([str(capture)])
         async with app.run_test(size=(120, 36)) as pilot:
             await _loaded(app, pilot)
             view = app.query_one(TimelineView)
@@ -247,7 +247,7 @@ def test_a_million_rows_render_in_constant_time(capsys) -> None:
     async def scenario() -> dict:
         numbers = {}
         started = time.perf_counter()
-        app = RtmpInspectApp([], [], timeline=timeline)
+        app = RtmpInspectApp([], timeline=timeline)
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause(0.1)
             numbers["first screen (s)"] = app.first_screen_seconds or time.perf_counter() - started
@@ -296,9 +296,9 @@ def test_a_million_rows_render_in_constant_time(capsys) -> None:
 def test_run_tui_refuses_what_it_cannot_read(tmp_path, capsys) -> None:
     bad = tmp_path / "not-a-capture.txt"
     bad.write_text("hello\n")
-    assert run_tui([str(bad)], []) == 2
-    assert run_tui(["-"], []) == 2
-    assert run_tui([str(tmp_path / "missing.pcap")], []) == 2
+    assert run_tui([str(bad)]) == 2
+    assert run_tui(["-"]) == 2
+    assert run_tui([str(tmp_path / "missing.pcap")]) == 2
     err = capsys.readouterr().err
     assert err.count("rtmp-inspect:") == 3 and "Traceback" not in err
 
@@ -321,7 +321,7 @@ def test_raw_chunks_of_a_message_in_128_byte_chunks() -> None:
     """`r` shows the chunks a message came in, headers highlighted, exactly the bytes on the wire."""
 
     async def scenario() -> None:
-        app = RtmpInspectApp([CHUNK128], [])
+        app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
             await _loaded(app, pilot)
             # Frame 84: the publisher's first video keyframe, 6354 bytes, so 50 chunks of 128.
@@ -392,7 +392,7 @@ def test_raw_chunks_beyond_the_limit_show_the_first_bytes(monkeypatch) -> None:
         if limit is not None:
             monkeypatch.setattr(raw_module, "RAW_LIMIT", limit)
             monkeypatch.setattr(app_module, "RAW_LIMIT", limit)
-        app = RtmpInspectApp([CHUNK128], [])
+        app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
             await _loaded(app, pilot)
             await pilot.press("g", *"84", "enter")  # the 6354-byte keyframe: 6411 bytes in 50 chunks
@@ -422,7 +422,7 @@ def test_raw_chunks_mark_interleaved_chunk_streams_and_follow_gaps(tmp_path) -> 
     capture.write_bytes(_pcap(packets, skip=frozenset({len(packets) - 3})))  # the first of the four is lost
 
     async def scenario() -> None:
-        app = RtmpInspectApp([str(capture)], [])
+        app = RtmpInspectApp([str(capture)])
         async with app.run_test(size=(120, 40)) as pilot:
             await _loaded(app, pilot)
             await pilot.press("slash", *"kind:media", "enter")  # no warnings in between
@@ -466,12 +466,14 @@ def test_raw_chunks_mark_interleaved_chunk_streams_and_follow_gaps(tmp_path) -> 
 def test_raw_chunks_of_tunnelled_flows_are_their_rtmp_bytes(name: str, keys: str | None, note: str) -> None:
     """RTMPS and RTMPT: the raw view shows the RTMP byte stream inside (said so), which is byte for byte
     what the plain twin leg of the same capture (proxy/gateway -> nginx) carried on TCP."""
-    from rtmp_inspect.tls.keylog import load_keylog, use_keylog
+    from rtmp_inspect.runner import RunOptions
+    from rtmp_inspect.tls.keylog import load_keylog
 
     variants = os.path.join(SAMPLES, "variants")
 
     async def scenario() -> None:
-        app = RtmpInspectApp([os.path.join(variants, name)], [])
+        options = RunOptions(keylog=load_keylog(os.path.join(variants, keys)) if keys else None)
+        app = RtmpInspectApp([os.path.join(variants, name)], options)
         async with app.run_test(size=(120, 40)) as pilot:
             await _loaded(app, pilot)
             await pilot.press("slash", *"cmd:publish", "enter")
@@ -489,16 +491,12 @@ def test_raw_chunks_of_tunnelled_flows_are_their_rtmp_bytes(name: str, keys: str
             assert inner == plain and inner[0] & 0x3F == 8 and b"publish" in inner
             assert note in inner_note and note not in plain_note
 
-    use_keylog(load_keylog(os.path.join(variants, keys)) if keys else None)
-    try:
-        asyncio.run(scenario())
-    finally:
-        use_keylog(None)
+    asyncio.run(scenario())
 
 
 def test_stats_screen_shows_codecs_rates_and_warnings() -> None:
     async def scenario() -> None:
-        app = RtmpInspectApp([CHUNK128], [])
+        app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
             await _loaded(app, pilot)
             # The publishing flow (#1) selected in the flows table, then s.
@@ -531,7 +529,7 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
     """The everyday path: find a session's publish with the filter, then its answer with p."""
 
     async def scenario() -> None:
-        app = RtmpInspectApp([os.path.join(SAMPLES, "publish_play.pcap")], [])
+        app = RtmpInspectApp([os.path.join(SAMPLES, "publish_play.pcap")])
         async with app.run_test(size=(80, 24)) as pilot:
             await _loaded(app, pilot)
             await pilot.press("slash", *"cmd:publish", "enter")
@@ -553,15 +551,15 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
 
 def test_handshake_rows_show_their_fields_and_bytes() -> None:
     from tests.tls_builder import CollectingSink
-    from rtmp_inspect.cli import analyze
+    from rtmp_inspect.runner import run
 
     path = os.path.join(SAMPLES, "publish_play.pcap")
     recorder = CollectingSink()
-    analyze(path, recorder, [])
+    run(path, recorder)
     c1 = next(h for h in recorder.handshakes if h.flow == 0 and h.part == "C1")
 
     async def scenario() -> None:
-        app = RtmpInspectApp([path], [])
+        app = RtmpInspectApp([path])
         async with app.run_test(size=(120, 36)) as pilot:
             await _loaded(app, pilot)
             assert _current(app).kind_name == "handshake" and _current(app).name == "C0"

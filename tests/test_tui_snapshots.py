@@ -79,5 +79,5 @@ SCREENS = {"startup": _startup, "publish_details": _publish_details, "bytes_body
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("screen", SCREENS)
 def test_screen(snap_compare, screen: str, size: str) -> None:
-    app = RtmpInspectApp([CHUNK128], [])
+    app = RtmpInspectApp([CHUNK128])
     assert snap_compare(app, terminal_size=SIZES[size], run_before=SCREENS[screen])

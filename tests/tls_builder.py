@@ -150,9 +150,8 @@ class CollectingSink:
 
 def analyze_segments(segs: list[TcpSegment], keylog_text: str | None):
     from rtmp_inspect.analysis.pipeline import Analyzer
-    from rtmp_inspect.tls.keylog import KeyLog, parse_keylog, use_keylog
+    from rtmp_inspect.tls.keylog import KeyLog, parse_keylog
 
-    use_keylog(None)  # no key log left over from a command line run in this process
     sink = CollectingSink()
     keylog = parse_keylog(keylog_text) if keylog_text is not None else KeyLog()
     analyzer = Analyzer(sink, segs[0].time, tls_keylog=keylog if keylog_text is not None else None)

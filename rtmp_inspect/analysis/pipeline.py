@@ -11,6 +11,11 @@ from typing import Any, Iterable, Protocol
 from ..capture.segment import TcpSegment
 from ..flows.events import END_EVICTED, FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
 from ..flows.table import FlowTable
+from ..rtmfp import RtmfpDatagram, RtmfpFlowStarted, RtmfpTracker
+from ..rtmpt.carrier import RtmptTunnels
+from ..tls.carrier import open_tls
+from ..tls.keylog import KeyLog
+from .carried import SESSION_CLASSES, RtmfpSession
 from .detect import DEFAULT_PORTS, FlowDetector, Verdict
 from .records import MessageRecord, WarningRecord
 from .session import FlowSession
@@ -60,23 +65,36 @@ class ForeignSession:
     def gap(self, direction: int, frame: int, time: float, size: int) -> tuple:
         return ()
 
+    def datagram(self, direction: int, payload: bytes, frame: int, time: float, handshake: Any) -> None:
+        pass
+
+
+class Partition:
+    """With --jobs: which sessions this process decodes (those whose id is `index` modulo `count`)."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index = index
+        self.count = count
+
+    def owns(self, flow_id: int) -> bool:
+        return flow_id % self.count == self.index
+
 
 class Analyzer:
-    """Feed it segments in capture order; it calls the sink as RTMP is decoded."""
+    """Feed it segments in capture order; it calls the sink as RTMP is decoded.
+
+    `tls_keylog`: the secrets for RTMPS (None: no keys). `partition` (--jobs): decode only its sessions."""
 
     def __init__(self, sink: Sink, capture_start: float, decode_as: Iterable[int] = (),
-                 tls_keylog: Any = None) -> None:
+                 tls_keylog: KeyLog | None = None, partition: Partition | None = None) -> None:
         self.sink = sink
         # RTMPS and RTMPT: a carrier per TLS / HTTP TCP flow turns its bytes into events of a virtual flow
         # (the plaintext, the joined tunnel) that is detected and decoded below like any TCP flow.
-        if tls_keylog is None:
-            from ..tls.keylog import process_keylog
-
-            tls_keylog = process_keylog()  # --tls-keylog, for every analysis run in this process
         self.tls_keylog = tls_keylog
         self._carriers: dict = {}  # TCP flow id -> carrier
-        self._rtmpt: Any = None  # rtmpt.carrier.RtmptTunnels, made on the first RTMPT flow
-        self._rtmfp: Any = None  # rtmfp.RtmfpTracker, made on the first UDP datagram (see add_udp)
+        self._rtmpt: RtmptTunnels | None = None  # made on the first RTMPT flow
+        self._rtmfp: RtmfpTracker | None = None  # made on the first UDP datagram (see add_udp)
+        self._rtmfp_sessions: dict[tuple, RtmfpSession | ForeignSession] = {}
         self.capture_start = capture_start
         self.rtmp_ports = frozenset(DEFAULT_PORTS | set(decode_as))
         self.table = FlowTable()
@@ -87,10 +105,10 @@ class Analyzer:
         self._finished: list[FlowSession] = []
         self.next_id = 0
         self.tcp_flows = 0
-        # --jobs: this process decodes only the sessions whose id is `index` modulo `count` (see parallel.py).
-        # Every process still reads, reassembles and recognises every flow, so ids and decisions agree;
-        # `step` counts each time any session is addressed, decoded here or not, so outputs merge in order by it.
-        self.partition: Any = None  # parallel.Partition
+        # --jobs: this process decodes only the sessions its partition owns (see parallel.py). Every process
+        # still reads, reassembles and recognises every flow, so ids and decisions agree; `step` counts each
+        # time any session is addressed, decoded here or not, so outputs merge in order by it.
+        self.partition = partition
         self.step = 0
 
     @property
@@ -107,16 +125,45 @@ class Analyzer:
                 time: float) -> None:
         """A UDP datagram (capture.layers.udp_hook): RTMFP is recognised and listed, not decoded."""
         if self._rtmfp is None:
-            from ..rtmfp import RtmfpTracker
+            self._rtmfp = RtmfpTracker()
+        for event in self._rtmfp.add(src, sport, dst, dport, payload, frame, time):
+            if type(event) is RtmfpFlowStarted:
+                self._start_rtmfp(event)
+            elif type(event) is RtmfpDatagram:
+                self._rtmfp_sessions[event.flow.id].datagram(event.direction, event.payload, event.frame,
+                                                             event.time, event.handshake)
 
-            self._rtmfp = RtmfpTracker(self)
-        self._rtmfp.add(src, sport, dst, dport, payload, frame, time)
+    def _start_rtmfp(self, event: RtmfpFlowStarted) -> None:
+        flow_id = self.next_id
+        self.next_id += 1
+        self.step += 1
+        if not self.owns(flow_id):  # with --jobs, one process writes each flow
+            self._rtmfp_sessions[event.flow.id] = ForeignSession(flow_id)
+            return
+        session = RtmfpSession(flow_id, event.flow, 0, self.capture_start, True, recognised_by=event.recognised_by)
+        self._rtmfp_sessions[event.flow.id] = session
+        self.sink.flow_started(session)
+        for warning in session.warnings:
+            self.sink.warning(session, warning)
+
+    def _end_rtmfp(self) -> None:
+        """RTMFP flows end with the capture, before the TCP flows still undecided or open."""
+        assert self._rtmfp is not None
+        for flow in self._rtmfp.finish():
+            session = self._rtmfp_sessions.pop(flow.id)
+            self.step += 1
+            if type(session) is ForeignSession:
+                continue
+            for record in session.finish("end-of-capture", session.last_frame, session.last_time):
+                if type(record) is WarningRecord:
+                    self.sink.warning(session, record)
+            self._finish_session(session)
 
     def finish(self) -> None:
         for event in self.table.flush():
             self._dispatch(event)
         if self._rtmfp is not None:
-            self._rtmfp.finish()
+            self._end_rtmfp()
         # Flows still undecided at the end: decide with what was seen.
         for tcp_id in list(self._detecting):
             self._decide(tcp_id, final=True)
@@ -204,7 +251,7 @@ class Analyzer:
             self.next_id += 1
             self._release_deferred()
             return
-        session_class = getattr(flow, "session_class", None) or FlowSession
+        session_class = SESSION_CLASSES.get(getattr(flow, "protocol", ""), FlowSession)
         session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
         self.next_id += 1
         self._sessions[tcp_id] = session
@@ -248,9 +295,6 @@ class Analyzer:
         flow = self._undecided_flows[tcp_id]
         if getattr(flow, "virtual", False):
             return False
-        from ..rtmpt.carrier import RtmptTunnels
-        from ..tls.carrier import open_tls
-
         carrier: Any = open_tls(flow, detector.first, self.tls_keylog)
         if carrier is None:
             if self._rtmpt is None:
@@ -281,6 +325,9 @@ class Analyzer:
                 f"more than {self.table.max_flows} TCP connections open at once: this one, the least recently "
                 "active, was let go (any later packets of it start a new flow)", None)])
         self._emit(session, session.finish(reason, frame, time))
+        self._finish_session(session)
+
+    def _finish_session(self, session: FlowSession) -> None:
         self.sink.flow_finished(session)
         if getattr(self.sink, "keeps_finished_sessions", True):
             self._finished.append(session)

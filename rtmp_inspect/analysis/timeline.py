@@ -715,16 +715,14 @@ class _StopAtMessage:
             raise _Found(self.bodies)
 
 
-def make_body_loader(decode_as: list[int], stop: Any = None,
-                     redecode: Callable[..., Any] | None = None) -> Callable[[FlowInfo, int], dict[int, bytes] | None]:
-    """A body loader that decodes the flow's capture again (analysis/refetch.py: only the packets of the
-    flow's connection where it has one) and stops just after the wanted message; it returns the bodies of
-    that message and of its neighbours, by message index. Exact, and it needs no memory beforehand; the
-    Timeline's LRU keeps what was loaded. `stop` (a threading.Event) ends a run early, e.g. when the program
-    quits. `redecode(path, sink, decode_as, stop, connection)` defaults to refetch.redecode."""
-    from .refetch import redecode as default_redecode, session_matcher
-
-    run = redecode or default_redecode
+def make_body_loader(redecode: Callable[..., Any], stop: Any = None
+                     ) -> Callable[[FlowInfo, int], dict[int, bytes] | None]:
+    """A body loader that decodes the flow's capture again with `redecode(path, sink, stop, connection)`
+    (runner.redecode with the run's options; only the packets of the flow's connection where it has one,
+    see refetch.py) and stops just after the wanted message; it returns the bodies of that message and of its
+    neighbours, by message index. Exact, and it needs no memory beforehand; the Timeline's LRU keeps what was
+    loaded. `stop` (a threading.Event) ends a run early, e.g. when the program quits."""
+    from .refetch import session_matcher
 
     def load(flow: FlowInfo, index: int) -> dict[int, bytes] | None:
         if flow.path is None or flow.path == "-":
@@ -732,7 +730,7 @@ def make_body_loader(decode_as: list[int], stop: Any = None,
         is_flow, connection = session_matcher(flow.session, flow.local_id)
         sink = _StopAtMessage(is_flow, index, stop)
         try:
-            run(flow.path, sink, list(decode_as), stop, connection)
+            redecode(flow.path, sink, stop, connection)
         except _Found as found:
             return found.bodies
         except Exception:

@@ -129,3 +129,9 @@ class JsonLinesSink:
     def end(self, capture: dict[str, Any], sessions: list[FlowSession], flows: int | None = None) -> None:
         count = len(sessions) if flows is None else flows
         self.out.write(dumps({"kind": "end", "packets": capture.get("packets"), "flows": count}) + "\n")
+
+
+def jsonl_capture_warning(warning: str) -> str:
+    """A JSON Lines line for damage the capture reader found (not tied to a flow)."""
+    return dumps({"kind": "warning", "flow": None, "code": "capture.damaged", "severity": "warning",
+                  "frame": None, "message": warning}) + "\n"

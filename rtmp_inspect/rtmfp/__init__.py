@@ -12,10 +12,10 @@ what was seen, no messages, and an info note that the session itself is not deco
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.records import WarningRecord
-from ..analysis.session import FlowSession
+from ..flows.virtual import UdpFlow
 
 DEFAULT_KEY = b"Adobe Systems 02"
 RTMFP_PORT = 1935
@@ -87,108 +87,69 @@ def _vlu(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos
 
 
-class _UdpFlow:
-    """What FlowSession asks of a flow: an id and the endpoints (client first)."""
+@dataclass(slots=True)
+class RtmfpFlowStarted:
+    """A UDP endpoint pair recognised as RTMFP: by its handshake, or by its port and packet shape."""
 
-    virtual = True
+    flow: UdpFlow
+    recognised_by: str  # "handshake" | "port"
 
-    def __init__(self, key: tuple, endpoints: tuple) -> None:
-        self.id = key
-        self.endpoints = endpoints
+
+@dataclass(slots=True)
+class RtmfpDatagram:
+    """One datagram of a recognised pair, with its handshake chunk when it carried one."""
+
+    flow: UdpFlow
+    direction: int  # 0: from the client (endpoints[0])
+    payload: bytes
+    frame: int
+    time: float
+    handshake: dict[str, Any] | None
+
+
+# Handshake packets read per flow: the handshake has four; a few more allow for retransmissions.
+MAX_HANDSHAKES_READ = 8
 
 
 class RtmfpTracker:
-    """UDP datagrams of a capture in, RTMFP flows out (through the analyzer's sink)."""
+    """UDP datagrams of a capture in, RTMFP flow events out (the analyzer makes the sessions)."""
 
-    def __init__(self, analyzer: Any) -> None:
-        self.analyzer = analyzer
-        self.flows: dict[tuple, RtmfpSession] = {}
+    def __init__(self) -> None:
+        self.flows: dict[tuple, UdpFlow] = {}
+        self._handshakes: dict[tuple, int] = {}  # handshake chunks read per flow
 
-    def add(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int, time: float) -> None:
+    def add(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int,
+            time: float) -> list[RtmfpFlowStarted | RtmfpDatagram]:
         a, b = (src, sport), (dst, dport)
         key = ("udp",) + ((a, b) if a <= b else (b, a))
-        session = self.flows.get(key)
+        flow = self.flows.get(key)
         handshake = None
-        if session is None:
+        events: list[RtmfpFlowStarted | RtmfpDatagram] = []
+        if flow is None:
             handshake = read_handshake(payload)
             by_port = RTMFP_PORT in (sport, dport) and len(payload) >= 20 and (len(payload) - 4) % 16 == 0
             if handshake is None and not by_port:
-                return
+                return events
             # the client: the IHello sender, or the side whose port is not 1935
             client_is_src = handshake["chunk"] == "IHello" if handshake else dport == RTMFP_PORT
             if handshake and handshake["chunk"] in ("RHello", "RIKeying", "RedirectHello"):
                 client_is_src = False
-            endpoints = (a, b) if client_is_src else (b, a)
-            analyzer = self.analyzer
-            session = RtmfpSession(analyzer.next_id, _UdpFlow(key, endpoints), 0, analyzer.capture_start, True)
-            analyzer.next_id += 1
-            self.flows[key] = session
-            session.recognised_by = "handshake" if handshake else "port"
-            analyzer.step += 1
-            if analyzer.owns(session.id):  # with --jobs, one process writes each flow
-                analyzer.sink.flow_started(session)
-                for warning in session.warnings:
-                    analyzer.sink.warning(session, warning)
-        elif session.handshake_seen is not None and len(session.handshake_seen) < 8:
+            flow = self.flows[key] = UdpFlow(key, (a, b) if client_is_src else (b, a))
+            self._handshakes[key] = 0
+            events.append(RtmfpFlowStarted(flow, "handshake" if handshake else "port"))
+        elif self._handshakes[key] < MAX_HANDSHAKES_READ:
             handshake = read_handshake(payload)
-        session.datagram(0 if (src, sport) == session.tcp_flow.endpoints[0] else 1, payload, frame, time, handshake)
-
-    def finish(self) -> None:
-        from ..analysis.pipeline import FinishedSession
-
-        analyzer = self.analyzer
-        keep = getattr(analyzer.sink, "keeps_finished_sessions", True)  # as Analyzer._end does
-        for session in self.flows.values():
-            analyzer.step += 1
-            if not analyzer.owns(session.id):
-                continue
-            session.ended = "end-of-capture"
-            for record in session.finish("end-of-capture", session.last_frame, session.last_time):
-                if isinstance(record, WarningRecord):
-                    analyzer.sink.warning(session, record)
-            analyzer.sink.flow_finished(session)
-            analyzer._finished.append(session if keep else FinishedSession(session.id))
-        self.flows.clear()
-
-
-class RtmfpSession(FlowSession):
-    """An RTMFP flow: listed with what its packets show; nothing in it is decoded as RTMP."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.recognised_by = "handshake"
-        self.handshake_seen: list[dict[str, Any]] = []
-        self.packets = {"c2s": 0, "s2c": 0}
-        self.warn("rtmfp.not-decoded", "info", None,
-                  "RTMFP (UDP): recognised and listed; its sessions are encrypted with keys negotiated in the "
-                  "handshake and are not decoded", None)
-
-    def datagram(self, direction: int, payload: bytes, frame: int, time: float, handshake: dict | None) -> None:
-        dir = "c2s" if direction == 0 else "s2c"
-        self._touch(frame, time)
-        self.packets[dir] += 1
-        self.bytes[dir] += len(payload)
         if handshake is not None:
-            self.handshake_seen.append({"dir": dir, "frame": frame, **handshake})
+            self._handshakes[key] += 1
+        direction = 0 if (src, sport) == flow.endpoints[0] else 1
+        events.append(RtmfpDatagram(flow, direction, payload, frame, time, handshake))
+        return events
 
-    @property
-    def undecoded_reason(self) -> str:
-        """For one-line verdicts: RTMFP is never decoded."""
-        return self.outcome()
-
-    def outcome(self) -> str:
-        chunks = " ".join(h["chunk"] for h in self.handshake_seen[:4])
-        return f"RTMFP (UDP, not decoded){': ' + chunks if chunks else ''}"
-
-    def to_json_header(self) -> dict[str, Any]:
-        out = super().to_json_header()
-        out["protocol"] = "rtmfp"
-        out["rtmfp"] = {
-            "recognised_by": self.recognised_by,
-            "handshake": list(self.handshake_seen),
-            "packets": dict(self.packets),
-        }
-        return out
+    def finish(self) -> list[UdpFlow]:
+        """The flows, in the order they were recognised, to be ended at the end of the capture."""
+        flows = list(self.flows.values())
+        self.flows.clear()
+        return flows
 
 
-__all__ = ["RtmfpTracker", "RtmfpSession", "read_handshake"]
+__all__ = ["RtmfpDatagram", "RtmfpFlowStarted", "RtmfpTracker", "read_handshake"]

@@ -13,7 +13,7 @@ from collections import Counter, deque
 from typing import Any
 
 from ..flows.events import FlowEnded, FlowStarted, StreamData, StreamGap
-from ..tls.virtual import CarriedSession, VirtualFlow
+from ..flows.virtual import VirtualFlow
 from .http import HttpMessage, HttpReader
 
 RTMPT_PATHS = (b"/open/", b"/send/", b"/idle/", b"/close/", b"/fcs/ident")
@@ -29,14 +29,13 @@ class Tunnel:
 
     def __init__(self, number: int, session_id: str, client: tuple, server: tuple) -> None:
         self.session_id = session_id
-        self.vflow = VirtualFlow(("rtmpt", number), (client, server), self, session_class=RtmptSession)
+        self.vflow = VirtualFlow(("rtmpt", number), (client, server), self, "rtmpt")
         self.offsets = [0, 0]
         self.requests: Counter[str] = Counter()
         self.intervals: Counter[int] = Counter()
         self.connections: set[int] = set()
         self.closed = False
-        self.notes: list[tuple] = []
-        self.session: "RtmptSession | None" = None
+        self.notes: list[tuple] = []  # taken by the session (analysis/carried.py)
 
     def forced_client(self) -> int | None:
         return CLIENT  # the tunnel is RTMP by construction: list it even if nothing in it decodes
@@ -49,10 +48,7 @@ class Tunnel:
         return [StreamData(self.vflow, direction, message.frame, message.time, body, offset)]
 
     def note(self, code: str, severity: str, frame: int | None, message: str, dir: str | None) -> None:
-        if self.session is not None:
-            self.session.note(code, severity, frame, message, dir)
-        else:
-            self.notes.append((code, severity, frame, message, dir))
+        self.notes.append((code, severity, frame, message, dir))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,21 +183,4 @@ class HttpConnection:
             events.append(FlowEnded(tunnel.vflow, response.frame, response.time, "rtmpt-close"))
 
 
-class RtmptSession(CarriedSession):
-    """An RTMP session carried by an RTMPT tunnel."""
-
-    @property
-    def tunnel(self) -> "Tunnel":
-        return self.carrier
-
-    def outcome(self) -> str:
-        return f"RTMPT (session {self.tunnel.session_id}): " + super().outcome()
-
-    def to_json_header(self) -> dict[str, Any]:
-        out = super().to_json_header()
-        out["protocol"] = "rtmpt"
-        out["rtmpt"] = self.tunnel.to_json()
-        return out
-
-
-__all__ = ["RtmptTunnels", "RtmptSession", "looks_like_rtmpt"]
+__all__ = ["RtmptTunnels", "looks_like_rtmpt"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis.session import FlowSession
 from ..flows.events import FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
+from ..flows.virtual import VirtualFlow
+from ..rtmp.vocabulary import RTMP_PORT
 from .decrypt import (
     SUITES,
     DecryptError,
@@ -18,7 +19,6 @@ from .decrypt import (
     tls12_decryptors,
 )
 from .keylog import KeyLog
-from ..analysis.detect import DEFAULT_PORTS
 from .records import (
     MAX_RECORD,
     ALERT,
@@ -37,7 +37,6 @@ from .records import (
     looks_like_client_hello,
     parse_hello,
 )
-from .virtual import CarriedSession, VirtualFlow
 
 HTTP_ALPN = frozenset(("http/1.0", "http/1.1", "h2", "h2c", "h3", "spdy/3.1"))
 
@@ -58,7 +57,7 @@ def open_tls(flow: Any, first: list[bytes], keylog: KeyLog | None) -> "TlsCarrie
     # as RTMP from the middle (garbage). Listed as RTMPS; it cannot be decrypted (no ClientHello random).
     ports = (flow.endpoints[0][1], flow.endpoints[1][1])
     for server in (1, 0):
-        if ports[server] in DEFAULT_PORTS and ports[1 - server] not in DEFAULT_PORTS:
+        if ports[server] == RTMP_PORT and ports[1 - server] != RTMP_PORT:
             if any(_looks_like_record(first[d]) for d in (0, 1)) and \
                     all(not first[d] or _looks_like_record(first[d]) for d in (0, 1)):
                 carrier = TlsCarrier(flow, 1 - server, keylog)
@@ -85,7 +84,7 @@ class TlsCarrier:
         self.tcp = flow
         self.client = client
         self.keylog = keylog
-        self.vflow = VirtualFlow(("tls", flow.id), flow.endpoints, self, tcp=flow, session_class=TlsSession)
+        self.vflow = VirtualFlow(("tls", flow.id), flow.endpoints, self, "rtmps", tcp=flow)
         self.readers = (RecordReader(), RecordReader())
         self.handshakes = (HandshakeReader(), HandshakeReader())
         self.client_hello: Hello | None = None
@@ -104,8 +103,8 @@ class TlsCarrier:
         self.ccs_seen = [False, False]
         self._lost_records = [0, 0]  # after a gap: at most this many records were lost (seq to search)
         self.alerts: list[str] = []
-        self.notes: list[tuple] = []  # (code, severity, frame, message, direction) before the session exists
-        self.session: "TlsSession | None" = None
+        # (code, severity, frame, message, direction), taken by the session (analysis/carried.py)
+        self.notes: list[tuple] = []
         self.midstream = False  # the capture starts after the handshake
 
     # -- the analyzer's side --------------------------------------------------------------------
@@ -277,13 +276,13 @@ class TlsCarrier:
         if self.keylog is None:
             self.keys = "missing"
             self._note("tls.no-keys", "info", frame,
-                       f"RTMPS ({self._summary()}): give the TLS key log (--tls-keylog FILE, as written through "
+                       f"RTMPS ({self.summary()}): give the TLS key log (--tls-keylog FILE, as written through "
                        "SSLKEYLOGFILE) to decrypt and decode the RTMP inside", None)
             return
         if suite is None or self.version not in (0x0303, 0x0304):
             self.keys = "unsupported"
             self._note("tls.unsupported-suite", "warning", frame,
-                       f"RTMPS with {self._summary()}: this cipher suite / version is not decrypted "
+                       f"RTMPS with {self.summary()}: this cipher suite / version is not decrypted "
                        "(supported: AEAD suites (GCM, CCM, ChaCha20-Poly1305) of TLS 1.2 and TLS 1.3)", None)
             return
         client, server = self.client, 1 - self.client
@@ -313,18 +312,16 @@ class TlsCarrier:
         if self.keys != "found":
             self.keys = "missing"
             self._note("tls.no-keys", "warning", frame,
-                       f"RTMPS ({self._summary()}): the key log has no keys for this connection "
+                       f"RTMPS ({self.summary()}): the key log has no keys for this connection "
                        f"(client random {hello.random.hex()})", None)
 
     def _note(self, code: str, severity: str, frame: int | None, message: str, direction: int | None) -> None:
-        if self.session is not None:
-            self.session.note(code, severity, frame, message, direction)
-        else:
-            self.notes.append((code, severity, frame, message, direction))
+        self.notes.append((code, severity, frame, message, direction))
 
     # -- what the outputs show ------------------------------------------------------------------
 
-    def _summary(self) -> str:
+    def summary(self) -> str:
+        """Version, cipher suite and SNI, as far as known: "TLS 1.3, TLS_AES_256_GCM_SHA384, SNI x"."""
         parts = [VERSION_NAMES.get(self.version, f"version 0x{self.version:04X}") if self.version else "TLS"]
         if self.suite is not None:
             parts.append(suite_name(self.suite))
@@ -332,7 +329,7 @@ class TlsCarrier:
             parts.append(f"SNI {self.client_hello.sni}")
         return ", ".join(parts)
 
-    def to_json(self, session: FlowSession) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         hello = self.client_hello
         c, s = self.client, 1 - self.client
         return {
@@ -348,27 +345,3 @@ class TlsCarrier:
             "plaintext_bytes": {"c2s": self.plaintext[c], "s2c": self.plaintext[s]},
             "alerts": list(self.alerts),
         }
-
-
-class TlsSession(CarriedSession):
-    """An RTMP session inside TLS: the same decoding, plus what the TLS layer saw."""
-
-    @property
-    def undecoded_reason(self) -> str | None:
-        """For one-line verdicts: why nothing inside was decoded (None once decrypted)."""
-        return None if any(self.carrier.plaintext) else self.outcome()
-
-    def outcome(self) -> str:
-        carrier = self.carrier
-        if not any(carrier.plaintext):
-            if carrier.midstream:
-                return "RTMPS (capture starts inside TLS), not decrypted: the TLS handshake is not in the capture"
-            return f"RTMPS ({carrier._summary()}), not decrypted: " + \
-                ("keys needed (--tls-keylog)" if carrier.keys in ("missing", "unknown") else carrier.keys)
-        return "RTMPS: " + super().outcome()
-
-    def to_json_header(self) -> dict[str, Any]:
-        out = super().to_json_header()
-        out["protocol"] = "rtmps"
-        out["tls"] = self.carrier.to_json(self)
-        return out

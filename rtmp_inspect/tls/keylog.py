@@ -65,17 +65,3 @@ def load_keylog(path: str) -> KeyLog:
     if not len(keylog):
         raise KeyLogError(f"{path}: no key log lines (expected NSS key log format: LABEL client_random secret)")
     return keylog
-
-
-# The key log given on the command line, for every analysis of this process: the text/JSON run, and the
-# TUI and its body loader, which run the analysis again on their own (they take no key log argument).
-_process_keylog: KeyLog | None = None
-
-
-def use_keylog(keylog: KeyLog | None) -> None:
-    global _process_keylog
-    _process_keylog = keylog
-
-
-def process_keylog() -> KeyLog | None:
-    return _process_keylog

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from rich.cells import cell_len
@@ -35,6 +36,7 @@ from ..analysis.timeline import (
     make_body_loader,
     parse_query,
 )
+from ..runner import RunOptions, redecode, run_reader
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..textsafe import escape
 from .raw import RAW_LIMIT, RawBytes, load_raw
@@ -123,14 +125,15 @@ class RtmpInspectApp(App[int]):
         Binding("s", "stats", "Stats"),
     ]
 
-    def __init__(self, paths: list[str], decode_as: list[int], timeline: Timeline | None = None) -> None:
+    def __init__(self, paths: list[str], options: RunOptions = RunOptions(), timeline: Timeline | None = None) -> None:
         super().__init__()
         self.paths = list(paths)
-        self.decode_as = list(decode_as)
+        self.options = options
+        # Bodies and raw chunks not kept are decoded again from the capture (analysis/refetch.py).
+        self.redecode = functools.partial(redecode, options=options)
         self._stop = threading.Event()  # set on quit: the decoding threads end early
         if timeline is None:
-            # Bodies not kept are decoded again from the capture (analysis/refetch.py).
-            timeline = Timeline(make_body_loader(self.decode_as, self._stop))
+            timeline = Timeline(make_body_loader(self.redecode, self._stop))
             self._preloaded = False
         else:
             self._preloaded = True
@@ -208,7 +211,6 @@ class RtmpInspectApp(App[int]):
 
     @work(thread=True, exclusive=True, group="decode")
     def load(self) -> None:
-        from ..analysis.driver import run_capture
         from ..capture.reader import CaptureError, open_capture
 
         timeline = self.timeline
@@ -225,7 +227,7 @@ class RtmpInspectApp(App[int]):
                 self.load_error = f"{path}: {exc}"
                 continue
             try:
-                def tick(segments: int) -> bool:
+                def tick(segments: int, reader: Any) -> bool:
                     if self._stop.is_set():
                         return False
                     # The decoder and the screen share the GIL: while the user presses keys, let the
@@ -233,13 +235,12 @@ class RtmpInspectApp(App[int]):
                     # that waits for it dozens of times takes seconds).
                     while time.monotonic() - self.last_input < 0.4 and not self._stop.is_set():
                         time.sleep(0.02)
-                    if segments % 4096 == 0:
-                        position = _reader_position(reader)
-                        if total and position is not None:
-                            self.progress = min((done_before + position) / total, 0.999)
+                    if segments % 4096 == 0 and total:
+                        position, _ = reader.progress()
+                        self.progress = min((done_before + position) / total, 0.999)
                     return True
 
-                run_capture(reader, timeline, self.decode_as, tick)
+                run_reader(path, reader, timeline, replace(self.options, tick=tick))
                 if self._stop.is_set():
                     return
                 for warning in reader.warnings:
@@ -595,7 +596,7 @@ class RtmpInspectApp(App[int]):
             return None
         r = timeline.row(row)
         return load_raw(timeline.flows[flow], r.dir or "", r.index, r.offset, r.end_offset, r.length,
-                        self.decode_as, self._stop)
+                        self.redecode, self._stop)
 
     @unless_gone
     def _loaded(self, what: str, row: int, result: Any) -> None:
@@ -822,23 +823,7 @@ def _file_size(path: str) -> int | None:
         return None
 
 
-def _reader_position(reader: Any) -> int | None:
-    """Bytes of the capture file read so far (for the progress shown while decoding), if knowable."""
-    source = getattr(reader, "_src", None)
-    for _ in range(3):
-        if source is None:
-            return None
-        stream = getattr(source, "_stream", None)
-        if stream is not None:
-            try:
-                return stream.tell()
-            except (OSError, ValueError):
-                return None
-        source = getattr(source, "_inner", None)
-    return None
-
-
-def run_tui(paths: list[str], decode_as: list[int]) -> int:
+def run_tui(paths: list[str], options: RunOptions = RunOptions()) -> int:
     """Open the TUI on the captures; returns the exit status (2 if a capture cannot be read)."""
     from ..capture.reader import CaptureError, open_capture
 
@@ -854,6 +839,6 @@ def run_tui(paths: list[str], decode_as: list[int]) -> int:
         except OSError as exc:
             sys.stderr.write(f"rtmp-inspect: {escape(path)}: {exc.strerror or exc}\n")
             return 2
-    app = RtmpInspectApp(paths, decode_as)
+    app = RtmpInspectApp(paths, options)
     result = app.run()
     return result if isinstance(result, int) else 0

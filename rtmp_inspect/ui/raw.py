@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..analysis.records import MessageRecord, WarningRecord
-from ..analysis.refetch import redecode, session_matcher
+from ..analysis.refetch import session_matcher
 from ..analysis.timeline import FlowInfo
 
 RAW_LIMIT = 256 * 1024  # raw bytes shown (and mapped into chunks) at most per message
@@ -197,7 +197,7 @@ class _RawCollector:
 
 
 def load_raw(flow: FlowInfo, direction: str, index: int, start: int, end: int, length: int,
-             decode_as: list[int], stop: threading.Event | None = None) -> RawBytes | None:
+             redecode: Callable[..., Any], stop: threading.Event | None = None) -> RawBytes | None:
     """The raw chunks of message `index` of `flow` (in `direction`, at stream offsets [start, end), with a
     body of `length` bytes). None when the capture cannot be read again (standard input, gone)."""
     if flow.path is None or flow.path == "-":
@@ -205,7 +205,7 @@ def load_raw(flow: FlowInfo, direction: str, index: int, start: int, end: int, l
     is_flow, connection = session_matcher(flow.session, flow.local_id)
     sink = _RawCollector(is_flow, direction, index, start, end, length, stop)
     try:
-        redecode(flow.path, sink, list(decode_as), stop, connection)
+        redecode(flow.path, sink, stop, connection)
     except _Done:
         pass
     except Exception:

@@ -1,0 +1,134 @@
+"""Running a capture through the analysis: open it, feed every packet to the pipeline, finish, close.
+
+The one place that does this. The command line, the --jobs workers, `diff`, the TUI and its re-decodes all
+call `run()`; every input is a parameter (`RunOptions`), nothing is read from module or process globals.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from .analysis.pipeline import Analyzer, Partition
+from .capture import layers
+from .capture.reader import CaptureReader, open_capture
+from .tls.keylog import KeyLog
+
+# How often (in TCP segments) `RunOptions.tick` runs: often enough for a smooth progress display and a
+# prompt stop, rarely enough to cost nothing.
+TICK_EVERY = 256
+
+Tick = Callable[[int, CaptureReader], bool]  # (segments so far, the reader) -> go on?
+Endpoints = tuple[tuple[bytes, int], tuple[bytes, int]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run is given besides the capture and the sink.
+
+    `decode_as`: TCP ports taken as RTMP without a visible handshake. `keylog`: TLS secrets for RTMPS.
+    `partition` (--jobs): decode only the sessions it owns. `tick(segments, reader)`: called every
+    TICK_EVERY segments; returning False stops the run early (unfinished). `on_start(analyzer, reader)`:
+    once the capture's start time is known, before the first record. `connection`: only the packets of this TCP
+    connection (re-decodes).
+    """
+
+    decode_as: tuple[int, ...] = ()
+    keylog: KeyLog | None = None
+    partition: Partition | None = None
+    tick: Tick | None = None
+    on_start: Callable[[Analyzer, CaptureReader], None] | None = None
+    connection: Endpoints | None = None
+
+
+@dataclass
+class Run:
+    """A finished (or stopped) run: the reader, with what it learnt of the file, and the analyzer."""
+
+    path: str
+    reader: CaptureReader
+    analyzer: Analyzer
+    stopped: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sessions(self) -> list:
+        return self.analyzer.sessions
+
+    def capture_json(self) -> dict[str, Any]:
+        """The capture's description, as the JSON document's `capture` object."""
+        reader = self.reader
+        return {
+            "path": self.path,
+            "format": reader.format,
+            "packets": reader.packets,
+            "start": reader.start,
+            "tcp_flows": self.analyzer.tcp_flows,
+            "warnings": list(reader.warnings),
+        }
+
+
+def capture_head(path: str, reader: CaptureReader) -> dict[str, Any]:
+    """What is known of a capture before its first packet (the first JSON Lines line)."""
+    return {"path": path, "format": reader.format, "start": reader.start}
+
+
+def run(path: str, sink: Any, options: RunOptions = RunOptions()) -> Run:
+    """Run the capture at `path` ("-": standard input) into `sink`. Raises CaptureError for unusable input."""
+    reader = open_capture(path)
+    try:
+        return run_reader(path, reader, sink, options)
+    finally:
+        reader.close()
+
+
+def run_reader(path: str, reader: CaptureReader, sink: Any, options: RunOptions = RunOptions()) -> Run:
+    """Run an open capture into `sink` (the caller closes the reader)."""
+    analyzer: Analyzer | None = None
+
+    def start(time: float) -> Analyzer:
+        nonlocal analyzer
+        analyzer = Analyzer(sink, reader.start or time, options.decode_as, options.keylog, options.partition)
+        if options.on_start is not None:
+            options.on_start(analyzer, reader)
+        head = getattr(sink, "capture", None)  # a streaming output shows the capture before its flows
+        if head is not None and (options.partition is None or options.partition.index == 0):
+            head(capture_head(path, reader))
+        return analyzer
+
+    def on_udp(src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int, time: float) -> None:
+        (analyzer or start(time)).add_udp(src, sport, dst, dport, payload, frame, time)  # RTMFP
+
+    segments = reader.segments()
+    if options.connection is not None:
+        (a, pa), (b, pb) = options.connection
+        keys = frozenset(((a, pa, b, pb), (b, pb, a, pa)))
+        segments = (s for s in segments if (s.src, s.sport, s.dst, s.dport) in keys)
+    tick = options.tick
+    layers.set_udp_hook(on_udp)
+    try:
+        count = 0
+        for segment in segments:
+            (analyzer or start(segment.time)).add(segment)
+            count += 1
+            if tick is not None and count % TICK_EVERY == 0 and tick(count, reader) is False:
+                assert analyzer is not None
+                return Run(path, reader, analyzer, stopped=True)
+        if analyzer is None:
+            analyzer = start(0.0)
+        analyzer.finish()
+    finally:
+        layers.set_udp_hook(None)
+    return Run(path, reader, analyzer)
+
+
+def redecode(path: str, sink: Any, stop: threading.Event | None = None, connection: Any = None, *,
+             options: RunOptions = RunOptions()) -> None:
+    """Run a capture into `sink` again, quietly (no progress line: under the TUI, stderr is the screen), only
+    the packets of `connection` (a TCP flow: refetch.session_matcher's) when given; `stop` set ends it early."""
+    def go_on(segments: int, reader: CaptureReader) -> bool:
+        return not (stop is not None and stop.is_set())
+
+    endpoints = None if connection is None else connection.endpoints
+    run(path, sink, replace(options, tick=go_on, on_start=None, partition=None, connection=endpoints))
