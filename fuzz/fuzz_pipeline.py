@@ -27,7 +27,7 @@ from _common import Finding
 
 with _common.instrument():
     from rtmp_inspect.runner import RunOptions, run
-    from rtmp_inspect.analysis.expert import CheckSink, check_report
+    from rtmp_inspect.export.check_report import CheckSink, check_report
     from rtmp_inspect.capture.reader import CaptureError
     from rtmp_inspect.export.json_export import JsonDocumentSink
     from rtmp_inspect.export.text import TextSink

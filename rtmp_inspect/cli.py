@@ -153,7 +153,7 @@ def _capture_notes(path: str, capture: dict[str, Any], flows: int, err: IO[str])
 
 def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """--check: findings grouped by flow with each flow's verdict; exit 1 when any error-severity finding."""
-    from .analysis.expert import CheckSink, check_report
+    from .export.check_report import CheckSink, check_report
 
     def check_one(path: str, out: IO[str], err: IO[str], jobs: int = 1) -> int:
         if jobs > 1:

@@ -200,7 +200,7 @@ class _Worker:
 
     def check(self) -> None:
         """The capture's description with this worker's findings by severity, then each flow's report."""
-        from .analysis.expert import SEVERITY_ORDER, CheckSink, check_flow
+        from .export.check_report import SEVERITY_ORDER, CheckSink, check_flow
 
         done = self.analyze(CheckSink())
         sessions = done.sessions
@@ -394,7 +394,7 @@ def _write_json(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[st
 
 def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_: Any
                  ) -> tuple[dict[str, Any], int, dict[str, int]]:
-    from .analysis.expert import check_head, check_tail
+    from .export.check_report import check_head, check_tail
 
     infos = [_read_info(stream) for stream in streams]
     capture, flows = infos[0]["capture"], infos[0]["flows"]

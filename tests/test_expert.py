@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from rtmp_inspect.analysis.expert import ExpertChecks, auth_info, check_report
+from rtmp_inspect.analysis.expert import ExpertChecks, auth_info
+from rtmp_inspect.export.check_report import check_report
 from rtmp_inspect.analysis.session import FlowSession
 from rtmp_inspect.analysis.verdict import verdict
 from rtmp_inspect.rtmp.handshake import CLIENT_KEY, digest_offset
@@ -171,7 +172,7 @@ def test_clean_publish_has_no_findings_and_a_full_verdict():
     conv.finish("fin")
     assert conv.findings() == []
     assert conv.verdict() == "publish live/cam1: ok, 8.0 s, H.264 25 fps + AAC 44.1 kHz"
-    expert = next(o for o in conv.session.observers if isinstance(o, ExpertChecks))
+    expert = conv.session.expert
     data = expert.to_json()
     assert data["verdict"] == conv.verdict()
     [track] = data["expert"]["media"]
@@ -570,7 +571,7 @@ def test_mid_session_capture_verdict():
 
 def test_observer_is_registered():
     session = FlowSession(0, FakeFlow(), 0, 0.0, True)
-    assert any(isinstance(o, ExpertChecks) for o in session.observers)
+    assert isinstance(session.expert, ExpertChecks)
 
 
 def test_check_report_escapes_capture_strings():
@@ -603,7 +604,7 @@ def test_check_report_counts_errors():
 # -- real captures ---------------------------------------------------------------------------------
 
 def _sessions(path: Path) -> list:
-    from rtmp_inspect.analysis.expert import CheckSink
+    from rtmp_inspect.export.check_report import CheckSink
     from rtmp_inspect.runner import run
 
     return run(str(path), CheckSink()).sessions

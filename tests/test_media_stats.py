@@ -102,7 +102,7 @@ class Sim:
 
     @property
     def stats(self) -> StreamStatistics:
-        return next(o for o in self.session.observers if isinstance(o, StreamStatistics))
+        return self.session.stats
 
     def codes(self, prefix: str = "media.") -> list[str]:
         return [w.code for w in self.warnings if w.code.startswith(prefix)]
@@ -228,26 +228,13 @@ def test_timestamp_backwards():
     for i, ts in enumerate([0, 40, 80, 120, 160, 120, 200, 240]):
         sim.send(1.0 + i * 0.04, 9, video_frame(i == 0), ts)
     stats = sim.finish()
-    # Reported once: by ExpertChecks when it is registered (it owns the code), else by StreamStatistics.
+    # Reported once, by ExpertChecks (it owns the code).
     assert sim.codes() == ["media.timestamp-backwards"]
     warning = sim.warnings[-1]
     assert warning.frame == sim.records[-3].frame and "160" in warning.message and "120" in warning.message
     assert warning.dir == "c2s"
     s = only_stream(stats)
     assert s["timing"]["timestamps_backwards"] == 1 and s["video"]["timestamps_backwards"] == 1
-
-
-def test_timestamp_backwards_reported_by_media_stats_alone(monkeypatch):
-    from rtmp_inspect.analysis import observers
-
-    monkeypatch.setattr(observers, "OBSERVER_CLASSES", [StreamStatistics])
-    sim = Sim()
-    sim.send(1.0, 9, AVC_SEQ, 0)
-    for i, ts in enumerate([0, 40, 80, 120, 160, 120, 200, 240]):
-        sim.send(1.0 + i * 0.04, 9, video_frame(i == 0), ts)
-    sim.finish()
-    assert sim.codes() == ["media.timestamp-backwards"]
-    assert "went back from 160 to 120 ms (-40 ms)" in sim.warnings[-1].message
 
 
 def test_timestamps_wrapping_at_32_bits_are_not_backwards():

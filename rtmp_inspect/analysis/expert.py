@@ -1,6 +1,6 @@
 """Expert analysis: protocol checks over a whole session, reported as warnings with stable codes.
 
-`ExpertChecks` is an observer (see observers.py): it watches every message of a session and, at the
+`ExpertChecks` is an observer of a session (session.expert): it watches every message of a session and, at the
 end, adds what it found to the flow's warnings. Every finding has a stable code, a severity and a
 sentence meant for a person. The codes:
 
@@ -41,6 +41,7 @@ from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_seque
 from ..rtmp.messages import Aggregate, AmfPayload, Control, UserControl
 from .records import MessageRecord, WarningRecord
 from .summary import status_fields
+from .verdict import verdict
 
 C2S, S2C = "c2s", "s2c"
 OTHER = {C2S: S2C, S2C: C2S}
@@ -743,8 +744,6 @@ class ExpertChecks:
                 if t.video_codec or t.audio_codec]
 
     def to_json(self) -> dict[str, Any]:
-        from .verdict import verdict
-
         return {
             "verdict": verdict(self.session),
             "expert": {
@@ -753,71 +752,3 @@ class ExpertChecks:
                              for sev in ("error", "warning", "info")},
             },
         }
-
-
-# -- `--check`: findings grouped by flow, with the verdicts ------------------------------------------
-
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-
-
-class CheckSink:
-    """A pipeline sink that keeps nothing: the sessions hold their warnings and verdicts."""
-
-    def flow_started(self, session: Any) -> None:
-        pass
-
-    def message(self, session: Any, record: Any) -> None:
-        pass
-
-    def warning(self, session: Any, record: Any) -> None:
-        pass
-
-    def flow_finished(self, session: Any) -> None:
-        pass
-
-
-def check_report(path: str, sessions: list, capture_warnings: list[str] = ()) -> tuple[str, int]:
-    """The text `--check` prints for one capture (every capture string escaped) and its error count."""
-    counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    parts = [check_head(path, capture_warnings)]
-    for session in sessions:
-        text, found = check_flow(session)
-        parts.append(text)
-        for severity, n in found.items():
-            counts[severity] += n
-    parts.append(check_tail(len(sessions), counts))
-    return "".join(parts), counts["error"]
-
-
-def check_head(path: str, capture_warnings: list[str] = ()) -> str:
-    from ..textsafe import escape
-
-    lines = [f"{escape(path)}:"]
-    for warning in capture_warnings:
-        lines.append(f"  capture: warning capture.damaged: {escape(str(warning))}")
-    return "\n".join(lines) + "\n"
-
-
-def check_flow(session: Any) -> tuple[str, dict[str, int]]:
-    """One flow's part of the report, and its findings counted by severity."""
-    from ..textsafe import escape
-    from .verdict import verdict
-
-    lines = [f"flow #{session.id} {escape(session.client)} -> {escape(session.server)}: {escape(verdict(session))}"]
-    counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    findings = sorted(session.warnings, key=lambda w: (w.frame is None, w.frame or 0,
-                                                        SEVERITY_ORDER.get(w.severity, 3)))
-    for finding in findings:
-        if finding.severity in counts:
-            counts[finding.severity] += 1
-        frame = f"frame {finding.frame}" if finding.frame is not None else "end"
-        direction = f" {finding.dir}" if finding.dir else ""
-        lines.append(f"  {finding.severity:<7} {frame:<12} {finding.code}{direction}: {escape(finding.message)}")
-    if not findings:
-        lines.append("  no findings")
-    return "\n".join(lines) + "\n", counts
-
-
-def check_tail(flows: int, counts: dict[str, int]) -> str:
-    return (f"{flows} RTMP flow(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-            f"{counts['info']} info\n")

@@ -1,6 +1,6 @@
 """Per-stream media analytics: what each audio/video stream of a session carried, and how it was timed.
 
-`StreamStatistics` is a session observer (see observers.py). It keeps one `MediaStream` per
+`StreamStatistics` is a session observer (session.stats). It keeps one `MediaStream` per
 (direction, message stream id) that carries audio or video, and reports, in the flow JSON under
 "media_streams":
 
@@ -24,8 +24,7 @@ Definitions:
   this immune to start-up bursts (a server's GOP cache) and to network jitter. Stalls (reported by themselves)
   are taken out of capture time first.
 - Timestamps count on past the 32-bit wrap (after 49.7 days), so JSON timestamps may exceed 2^32.
-- `media.timestamp-backwards` is left to ExpertChecks (analysis/expert.py) when it is registered, so that it is not
-  reported twice; the counts stay in this JSON either way.
+- `media.timestamp-backwards` is reported by ExpertChecks (analysis/expert.py); the counts are in this JSON.
 - A/V drift = change of the video lead minus change of the audio lead, between those start and end points: how far
   video timestamps ran ahead of (positive) or behind audio timestamps over the session, relative to capture time.
 """
@@ -496,7 +495,6 @@ class StreamStatistics:
         self.session = session
         self.flow_id = getattr(session, "id", None)
         self._streams: dict[tuple[str, int], MediaStream] = {}
-        self._backwards_elsewhere: bool | None = None
 
     # -- observer interface ----------------------------------------------------------------------
 
@@ -554,14 +552,6 @@ class StreamStatistics:
         return "\n".join(lines)
 
     # -- internals ---------------------------------------------------------------------------------
-
-    def _expert_reports_backwards(self) -> bool:
-        """ExpertChecks (analysis/expert.py) already warns media.timestamp-backwards: do not say it twice.
-        (Decided at the first backwards step: the session's observer list is complete by then.)"""
-        if self._backwards_elsewhere is None:
-            observers = getattr(self.session, "observers", None) or ()
-            self._backwards_elsewhere = any(type(o).__name__ == "ExpertChecks" for o in observers)
-        return self._backwards_elsewhere
 
     def _stream(self, dir: str, stream_id: int) -> MediaStream:
         key = (dir, stream_id)
@@ -675,11 +665,7 @@ class StreamStatistics:
         if previous is not None:
             step = ts - previous
             if step < 0:
-                track.backwards += 1
-                if not self._expert_reports_backwards():
-                    self._limited(stream, out, "media.timestamp-backwards", record,
-                                  f"stream {stream.stream_id} {track.kind}: timestamp went back from {previous} "
-                                  f"to {ts} ms ({step} ms)")
+                track.backwards += 1  # reported by ExpertChecks
             else:
                 if step > JUMP_MS:
                     track.jumps += 1

@@ -23,6 +23,8 @@ from ..rtmp.handshake import check_handshake
 from ..rtmp.media import parse_video
 from ..rtmp.messages import AmfPayload, decode_body
 from .commands import SessionState
+from .expert import ExpertChecks
+from .media_stats import StreamStatistics
 from .records import HandshakeRecord, MessageRecord, WarningRecord
 from .summary import summarize
 from .verdict import verdict
@@ -123,10 +125,12 @@ class FlowSession:
         self._nal_length_sizes: dict[tuple[str, int], int] = {}  # (dir, message stream) -> size, when not 4
         self.chunk_sizes: dict[str, int] = {}
         self.ended: str | None = None
-        # Analyses that watch every message (expert checks, media statistics): see analysis/observers.py.
-        from .observers import make_observers
-
-        self.observers = make_observers(self)
+        # Analyses that watch every message. Each has observe(record) -> warnings, called per message in
+        # decoding order; finish() -> warnings, once at the end; to_json() -> keys merged into the flow's JSON.
+        # Statistics first: the expert checks and the verdict read what it measured.
+        self.stats = StreamStatistics(self)
+        self.expert = ExpertChecks(self)
+        self.observers = (self.stats, self.expert)
         if not handshake:
             self.warn("handshake.missing", "info", None,
                       "the handshake is not in the capture: decoding from the middle of the session, "

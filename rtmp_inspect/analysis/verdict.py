@@ -19,12 +19,8 @@ C2S, S2C = "c2s", "s2c"
 
 
 def _expert(session: Any) -> Any:
-    from .expert import ExpertChecks
-
-    for observer in getattr(session, "observers", ()):
-        if isinstance(observer, ExpertChecks):
-            return observer
-    return None
+    """The session's expert checks (analysis/expert.py), if it has them (RTMFP and stand-ins do not)."""
+    return getattr(session, "expert", None)
 
 
 def _seconds(value: float | None) -> str:

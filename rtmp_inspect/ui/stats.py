@@ -116,13 +116,13 @@ def stats_text(timeline: Timeline, figures: list[FlowFigures], flow: int | None,
 
 
 def _media_streams(info: FlowInfo) -> list[dict[str, Any]]:
-    for observer in info.session.observers:
-        if isinstance(observer, StreamStatistics):
-            try:
-                return [s.to_json() for s in observer.streams]
-            except RuntimeError:  # changed by the decoding thread while read: shown on the next look
-                return []
-    return []
+    stats = getattr(info.session, "stats", None)
+    if not isinstance(stats, StreamStatistics):
+        return []
+    try:
+        return [s.to_json() for s in stats.streams]
+    except RuntimeError:  # changed by the decoding thread while read: shown on the next look
+        return []
 
 
 def _stream_text(out: Text, figure: FlowFigures, stream: dict[str, Any], plot_width: int) -> None:
