@@ -11,10 +11,11 @@ first captured segment).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import Any, Union
 
-if TYPE_CHECKING:  # pragma: no cover
-    from rtmp_inspect.flows.table import Flow
+# The flow an event belongs to: a flows.table.Flow, or a flow carried inside others (flows.virtual).
+# Typed loosely so that this module, which the flow table imports, imports nothing back.
+Flow = Any
 
 # End reasons carried by FlowEnded.reason.
 END_FIN = "fin"  # both directions sent FIN
