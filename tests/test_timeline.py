@@ -172,12 +172,12 @@ def test_warnings_are_rows_and_jump_targets() -> None:
     session = _FakeSession(0)
     timeline.flow_started(session)
     timeline.message(session, _message(0, 0, "connect(1)"))
-    timeline.warning(session, WarningRecord(0, "chunk.bad", "error", 2, "bad chunk", "c2s", 0.7))
+    timeline.warning(session, WarningRecord(0, "chunk.header-mid-message", "error", 2, "bad chunk", "c2s", 0.7))
     timeline.message(session, _message(0, 1, "play(2)", frame=3))
     timeline.warning(None, WarningRecord(None, "capture.damaged", "warning", None, "truncated"))
     assert len(timeline) == 4
     first = timeline.next_warning(None)
-    assert first == 1 and timeline[1].severity == "error" and timeline[1].name == "chunk.bad"
+    assert first == 1 and timeline[1].severity == "error" and timeline[1].name == "chunk.header-mid-message"
     assert timeline.next_warning(first) == 3 and timeline[3].flow == -1 and timeline[3].frame is None
     assert timeline.next_warning(3, forward=False) == 1
     timeline.set_filter(Filter(flow=0))

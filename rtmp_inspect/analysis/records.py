@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..findings import check_finding
 from ..rtmp.messages import AmfPayload, type_name
 
 
@@ -71,6 +72,9 @@ class WarningRecord:
     message: str
     dir: str | None = None
     time: float | None = None
+
+    def __post_init__(self) -> None:
+        check_finding(self.code, self.severity)  # every finding is in the catalogue
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

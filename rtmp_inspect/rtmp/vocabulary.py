@@ -1,4 +1,5 @@
-"""The words every layer shares: RTMP message types, the two directions of a connection, severities.
+"""The words every layer shares: RTMP message types and the two directions of a connection.
+(Severities are with the findings catalogue, rtmp_inspect/findings.py.)
 
 Enums whose values are the plain ints and strings the JSON output has always carried (an IntEnum is an int,
 a StrEnum a str), so using them changes no output.
@@ -59,16 +60,3 @@ class Direction(StrEnum):
     def side(self) -> str:
         """The peer that sent it: "client" or "server"."""
         return "client" if self is Direction.C2S else "server"
-
-
-class Severity(StrEnum):
-    """What a finding means for the session (see rtmp_inspect/findings.py)."""
-
-    ERROR = "error"  # it broke the session
-    WARNING = "warning"  # it put the session at risk, or breaks a rule
-    INFO = "info"  # worth knowing
-
-    @property
-    def rank(self) -> int:
-        """0 for errors, 1 for warnings, 2 for infos: the order reports list them in."""
-        return ("error", "warning", "info").index(self.value)
