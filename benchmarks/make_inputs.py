@@ -309,13 +309,39 @@ def session(kind: str, client_ip: bytes, client_port: int, start: float, duratio
         yield from conn.write(t, 0, cw.message(8, 20, 1, 0, command("play", 3, None, name, -2.0)))
         t += 0.002
         w = sw
-        head = sw.message(2, 4, 0, 0, struct.pack(">HI", 0, 1)) + \
-            sw.message(5, 20, 1, 0, command("onStatus", 0, None, {
-                "level": "status", "code": "NetStream.Play.Reset", "description": f"Playing and resetting {name}."})) + \
-            sw.message(5, 20, 1, 0, command("onStatus", 0, None, {
-                "level": "status", "code": "NetStream.Play.Start", "description": f"Started playing {name}."})) + \
-            sw.message(5, 18, 1, 0, amf0("|RtmpSampleAccess") + amf0(False) + amf0(False)) + \
-            sw.message(5, 18, 1, 0, amf0("onMetaData") + ecma(METADATA))
+        head = (
+            sw.message(2, 4, 0, 0, struct.pack(">HI", 0, 1))
+            + sw.message(
+                5,
+                20,
+                1,
+                0,
+                command(
+                    "onStatus",
+                    0,
+                    None,
+                    {
+                        "level": "status",
+                        "code": "NetStream.Play.Reset",
+                        "description": f"Playing and resetting {name}.",
+                    },
+                ),
+            )
+            + sw.message(
+                5,
+                20,
+                1,
+                0,
+                command(
+                    "onStatus",
+                    0,
+                    None,
+                    {"level": "status", "code": "NetStream.Play.Start", "description": f"Started playing {name}."},
+                ),
+            )
+            + sw.message(5, 18, 1, 0, amf0("|RtmpSampleAccess") + amf0(False) + amf0(False))
+            + sw.message(5, 18, 1, 0, amf0("onMetaData") + ecma(METADATA))
+        )
         d, csid_a, csid_v = 1, 6, 7
     head += w.message(csid_v, 9, 1, 0, AVC_CONFIG) + w.message(csid_a, 8, 1, 0, AAC_CONFIG)
     yield from conn.write(t, d, head)

@@ -8,8 +8,8 @@ Usage: python benchmarks/profile_run.py CAPTURE [--format json|jsonl] [--top N]
 from __future__ import annotations
 
 import argparse
-import cProfile
 import collections
+import cProfile
 import os
 import pstats
 import sys

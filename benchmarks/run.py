@@ -150,13 +150,13 @@ def main(argv=None) -> int:
                  "peak RSS per process: json / json x1 / jsonl x1 / fields / tshark json |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, size, r in rows:
-        def t(key):
+        def t(key, r=r):
             return r.get(key, (None, None))[0]
 
-        def cell(key):
+        def cell(key, r=r):
             return fmt_time(t(key)) if key in r else "-"
 
-        def rss(key):
+        def rss(key, r=r):
             v = r.get(key, (None, None))[1]
             return "-" if v is None or key not in r else f"{v / 1024:.0f} MB"
 

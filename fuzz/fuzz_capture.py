@@ -7,7 +7,6 @@ iterating the segments) is a finding. Run: python fuzz/fuzz_capture.py fuzz/corp
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 
 import _common  # noqa: F401  (import path)
@@ -16,7 +15,9 @@ with _common.instrument():
     from rtmp_inspect.capture import layers, reader
     from rtmp_inspect.capture.reader import CaptureError, open_capture
 
-_FD, _PATH = tempfile.mkstemp(prefix="fuzz_capture_", suffix=".pcap", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+_FD, _PATH = tempfile.mkstemp(
+    prefix="fuzz_capture_", suffix=".pcap", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+)
 os.close(_FD)
 
 
@@ -33,7 +34,7 @@ def test_one_input(data: bytes) -> None:
     except CaptureError as exc:
         text = str(exc)
         if "\n" in text or not text:
-            raise _common.Finding(f"CaptureError message not one line: {text!r}")
+            raise _common.Finding(f"CaptureError message not one line: {text!r}") from None
         return
     layers.udp_hook = _udp
     try:

@@ -19,20 +19,21 @@ import json
 import os
 import re
 import struct
-import sys
 import tempfile
 
 import _common
 from _common import Finding
 
 with _common.instrument():
-    from rtmp_inspect.runner import RunOptions, run
-    from rtmp_inspect.export.check_report import CheckSink, check_report
     from rtmp_inspect.capture.reader import CaptureError
+    from rtmp_inspect.export.check_report import CheckSink, check_report
     from rtmp_inspect.export.json_export import JsonDocumentSink
     from rtmp_inspect.export.text import TextSink
+    from rtmp_inspect.runner import RunOptions, run
 
-_FD, PATH = tempfile.mkstemp(prefix="fuzz_pipeline_", suffix=".pcap", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+_FD, PATH = tempfile.mkstemp(
+    prefix="fuzz_pipeline_", suffix=".pcap", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+)
 os.close(_FD)
 MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x34\xcd\xb2\xa1",
           b"\xa1\xb2\xcd\x34", b"\x0a\x0d\x0d\x0a")
@@ -58,7 +59,9 @@ def synthetic_pcap(data: bytes) -> bytes:
     def packet(direction: int, payload: bytes, flags: int = 0x18) -> None:
         nonlocal n
         n += 1
-        src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if direction == 0 else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        src, dst = (
+            (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if direction == 0 else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        )
         sport, dport = (40000, 1935) if direction == 0 else (1935, 40000)
         tcp = struct.pack(">HHIIBBHHH", sport, dport, seqs[direction], seqs[1 - direction], 5 << 4, flags, 65535, 0, 0)
         seqs[direction] = (seqs[direction] + len(payload) + (flags & 1)) & 0xFFFFFFFF

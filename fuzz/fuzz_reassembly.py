@@ -13,7 +13,6 @@ flow ids new in order, one FlowStarted and at most one FlowEnded per flow, nothi
 from __future__ import annotations
 
 import random
-import sys
 
 import _common
 from _common import Finding

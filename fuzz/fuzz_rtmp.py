@@ -18,20 +18,27 @@ A raised exception, an AMF "internal" error, or a whole/split disagreement is a 
 from __future__ import annotations
 
 import json
-import sys
 
 import _common
 from _common import Finding, check_amf_result
 
 with _common.instrument():
+    from rtmp_inspect.export.message_json import JSON_BUDGET_BASE, JSON_BUDGET_PER_BYTE
     from rtmp_inspect.rtmp.amf0 import decode_amf0_values
     from rtmp_inspect.rtmp.amf3 import decode_amf3_values
     from rtmp_inspect.rtmp.amf_values import amf_to_json
     from rtmp_inspect.rtmp.chunks import ChunkDecoder
     from rtmp_inspect.rtmp.events import Message
-    from rtmp_inspect.rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
+    from rtmp_inspect.rtmp.media import (
+        AudioInfo,
+        VideoInfo,
+        codec_name,
+        is_keyframe,
+        is_sequence_header,
+        parse_audio,
+        parse_video,
+    )
     from rtmp_inspect.rtmp.messages import AmfPayload, decode_body
-    from rtmp_inspect.export.message_json import JSON_BUDGET_BASE, JSON_BUDGET_PER_BYTE
 
 SPLITS = (1, 7, 128, 1000, 4096)
 

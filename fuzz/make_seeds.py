@@ -58,7 +58,7 @@ def main() -> None:
                             size = min(len(event.data), 0x7FFF)
                             records += ((event.direction << 15) | size).to_bytes(2, "big") + event.data[:size]
         put(corpus / "pipeline", bytes(records[: CUT + 4096]))
-        for key, stream in list(streams.items())[:4]:
+        for stream in list(streams.values())[:4]:
             data = bytes(stream)
             put(corpus / "rtmp", b"\x00" + data[:CUT])
             put(corpus / "rtmp", b"\x01" + data[5000 : 5000 + CUT])

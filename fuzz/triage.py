@@ -29,7 +29,8 @@ def main() -> None:
         else:
             groups[("no crash", "", "")].append(name)
     for (kind, text, where), names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-        print(f"{len(names):3d}  {kind}: {text}\n     at {where}\n     e.g. {min(names, key=lambda n: len(open(n, 'rb').read()))}")
+        smallest = min(names, key=lambda n: len(open(n, "rb").read()))
+        print(f"{len(names):3d}  {kind}: {text}\n     at {where}\n     e.g. {smallest}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,8 @@ import io
 import json
 import os
 import sys
-from typing import IO, Any
-
 from dataclasses import replace
+from typing import IO, Any
 
 from . import __version__
 from .capture.reader import CaptureError

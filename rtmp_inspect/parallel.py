@@ -20,8 +20,9 @@ import signal
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import IO, Any, BinaryIO, Callable, Iterator
+from typing import IO, Any, BinaryIO
 
 from .analysis.pipeline import Analyzer, Partition
 from .capture.reader import CaptureError, CaptureReader, open_capture
@@ -453,7 +454,7 @@ def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], An
     with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
         jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
         with multiprocessing.get_context("fork").Pool(min(jobs, len(paths)), _ignore_interrupts) as pool:
-            for (path, base), (failure, value) in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
+            for (_, base), (failure, value) in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
                 for name, stream in ((".out", out), (".err", err)):
                     with open(base + name, encoding="utf-8", newline="") as written:
                         shutil.copyfileobj(written, stream)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import IO, Any, Callable
+from collections.abc import Callable
+from typing import IO, Any
 
 DELAY = 0.7  # seconds before the first line: a quick run shows nothing
 INTERVAL = 0.25
@@ -32,7 +33,8 @@ class Progress:
             share = min(done / total, 1.0)
             width = 24
             bar = "#" * int(share * width) + "-" * (width - int(share * width))
-            text = f"{self.label} [{bar}] {share:4.0%} {mb:,.0f}/{total / 1e6:,.0f} MB, {packets:,} packets, {rate:,.0f} MB/s"
+            text = (f"{self.label} [{bar}] {share:4.0%} {mb:,.0f}/{total / 1e6:,.0f} MB, {packets:,} packets, "
+                    f"{rate:,.0f} MB/s")
         else:
             text = f"{self.label} {mb:,.0f} MB, {packets:,} packets, {rate:,.0f} MB/s"
         self.stream.write("\r" + text + "\x1b[K")

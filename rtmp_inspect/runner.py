@@ -7,8 +7,9 @@ call `run()`; every input is a parameter (`RunOptions`), nothing is read from mo
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from .analysis.pipeline import Analyzer, Partition
 from .capture import layers

@@ -174,7 +174,17 @@ def test_real_connect():
             "pageUrl": UNDEFINED,
         },
     ]
-    assert list(values[2]) == ["app", "flashVer", "swfUrl", "tcUrl", "fpad", "audioCodecs", "videoCodecs", "videoFunction", "pageUrl"]
+    assert list(values[2]) == [
+        "app",
+        "flashVer",
+        "swfUrl",
+        "tcUrl",
+        "fpad",
+        "audioCodecs",
+        "videoCodecs",
+        "videoFunction",
+        "pageUrl",
+    ]
     assert isinstance(values[1], float)
     assert amf_to_json(values[2])["pageUrl"] == {"$undefined": True}
 
@@ -530,7 +540,9 @@ SYNTHETIC_BODY = (
 )
 
 
-@pytest.mark.parametrize("body", REAL_BODIES + [SYNTHETIC_BODY], ids=["connect", "onStatus", "result", "metadata", "synthetic"])
+@pytest.mark.parametrize(
+    "body", REAL_BODIES + [SYNTHETIC_BODY], ids=["connect", "onStatus", "result", "metadata", "synthetic"]
+)
 def test_truncated_at_every_position(body):
     full = decode(body)
     assert full.error is None

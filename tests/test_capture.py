@@ -13,7 +13,6 @@ import pytest
 from rtmp_inspect.capture import CaptureError, TcpSegment, decode_packet, open_capture
 from rtmp_inspect.capture import reader as reader_mod
 from rtmp_inspect.capture.segment import ACK, PSH, SYN
-
 from tests.test_capture_builders import (
     block,
     epb,
@@ -57,7 +56,9 @@ class TestEthernetIPv4:
     def test_fields(self):
         frame = tcp_eth(b"hello", sport=1935, dport=50123, seq=0xFFFFFFF0, ack=77, flags=PSH | ACK, window=4321)
         seg = decode_packet(1, frame, frame=9, time=1.5)
-        assert seg == TcpSegment(9, 1.5, ip4("10.0.0.1"), 1935, ip4("10.0.0.2"), 50123, 0xFFFFFFF0, 77, PSH | ACK, 4321, b"hello", 0)
+        assert seg == TcpSegment(
+            9, 1.5, ip4("10.0.0.1"), 1935, ip4("10.0.0.2"), 50123, 0xFFFFFFF0, 77, PSH | ACK, 4321, b"hello", 0
+        )
         assert type(seg.payload) is bytes
 
     def test_ethernet_padding_is_not_payload(self):
@@ -369,7 +370,10 @@ class TestPcap:
         assert segs == [] and reader.packets == 0 and reader.start is None and reader.warnings == []
 
     def test_other_link_types_in_a_file(self, tmp_path):
-        pkts = [(1, 0, struct.pack("<I", 30) + ipv6(payload=tcp(payload=b"lo6"))), (1, 1, b"\x02\0\0\0" + ipv4(payload=tcp(payload=b"lo4")))]
+        pkts = [
+            (1, 0, struct.pack("<I", 30) + ipv6(payload=tcp(payload=b"lo6"))),
+            (1, 1, b"\x02\0\0\0" + ipv4(payload=tcp(payload=b"lo4"))),
+        ]
         reader, segs = read_all(tmp_path, pcap(pkts, linktype=0))
         assert [s.payload for s in segs] == [b"lo6", b"lo4"]
 
@@ -508,7 +512,9 @@ class TestPcapng:
         assert segs[0].time == 1005.0
 
     def test_big_endian_section(self, tmp_path):
-        data = shb(">") + idb(1, order=">") + epb(0, 10**6, tcp_eth(b"be"), order=">") + spb(tcp_eth(b"simple"), order=">")
+        data = (
+            shb(">") + idb(1, order=">") + epb(0, 10**6, tcp_eth(b"be"), order=">") + spb(tcp_eth(b"simple"), order=">")
+        )
         reader, segs = read_all(tmp_path, data, "be.pcapng")
         assert [(s.frame, s.payload, s.time) for s in segs] == [(1, b"be", 1.0), (2, b"simple", 1.0)]
 
@@ -550,7 +556,9 @@ class TestPcapng:
         data = shb() + idb(1) + idb(1) + shb() + idb(1) + epb(1, 0, tcp_eth(b"x")) + epb(0, 0, tcp_eth(b"y"))
         reader, segs = read_all(tmp_path, data, "g.pcapng")
         assert [(s.frame, s.payload) for s in segs] == [(2, b"y")]
-        assert reader.warnings == ["packet 1 refers to interface 1, which the capture does not describe: such packets are skipped"]
+        assert reader.warnings == [
+            "packet 1 refers to interface 1, which the capture does not describe: such packets are skipped"
+        ]
 
     def test_snaplen_in_epb(self, tmp_path):
         full = tcp_eth(b"Z" * 400)
@@ -603,7 +611,12 @@ class TestPcapng:
             assert reader.warnings[0].endswith("decoded the 1 packet before it")
 
     def test_trailing_length_mismatch(self, tmp_path):
-        data = shb() + idb(1) + epb(0, 0, tcp_eth(b"a")) + block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"abcd", trailer=999)
+        data = (
+            shb()
+            + idb(1)
+            + epb(0, 0, tcp_eth(b"a"))
+            + block(6, struct.pack("<IIIII", 0, 0, 0, 4, 4) + b"abcd", trailer=999)
+        )
         reader, segs = read_all(tmp_path, data, "c.pcapng")
         assert [s.payload for s in segs] == [b"a"] and "length fields differ" in reader.warnings[0]
 
@@ -626,7 +639,10 @@ class TestPcapng:
 
         path = str(tmp_path / "scapy.pcapng")
         pkts = [
-            scapy_all.Ether() / scapy_all.IP(src="1.2.3.4", dst="5.6.7.8") / scapy_all.TCP(sport=1935, dport=999) / b"scapy",
+            scapy_all.Ether()
+            / scapy_all.IP(src="1.2.3.4", dst="5.6.7.8")
+            / scapy_all.TCP(sport=1935, dport=999)
+            / b"scapy",
             scapy_all.Ether() / scapy_all.IP() / scapy_all.UDP() / b"u",
         ]
         pkts[0].time = 1700000000.5
@@ -758,7 +774,7 @@ class TestInput:
         tracemalloc.start()
         try:
             count = 0
-            for seg in reader.segments():
+            for _ in reader.segments():
                 count += 1
             _, peak = tracemalloc.get_traced_memory()
         finally:

@@ -128,7 +128,11 @@ def _pad4(b):
 
 def block(btype, body, order="<", trailer=None):
     blen = 12 + len(_pad4(body))
-    return struct.pack(order + "II", btype, blen) + _pad4(body) + struct.pack(order + "I", blen if trailer is None else trailer)
+    return (
+        struct.pack(order + "II", btype, blen)
+        + _pad4(body)
+        + struct.pack(order + "I", blen if trailer is None else trailer)
+    )
 
 
 def option(code, value, order="<"):
@@ -153,7 +157,9 @@ def idb(linktype, tsresol=None, tsoffset=None, order="<", snaplen=0):
 def epb(ifid, ts, data, origlen=None, order="<"):
     return block(
         6,
-        struct.pack(order + "IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data) if origlen is None else origlen)
+        struct.pack(
+            order + "IIIII", ifid, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data) if origlen is None else origlen
+        )
         + data,
         order,
     )

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from rtmp_inspect.capture import open_capture
-
 from tests.test_capture_builders import (
     epb,
     ether,
@@ -202,7 +201,12 @@ def test_synthetic_pcapng_matches_tshark(tmp_path):
         (0, ether(0x0800, ipv4("10.1.1.1", "10.2.2.2", 17, udp(2152, 2152, gtpu(inner))), vlans=[(0x8100, 7)])),
         (0, ether(0x0800, ipv4("10.1.1.1", "10.2.2.2", 17, udp(2152, 2152, gtp_ext)))),
         (0, ether(0x0800, ipv4(options=b"\x01\x01\x01\x00" * 2, payload=tcp(payload=b"opts")))),
-        (0, ether(0x86DD, ipv6(payload=tcp(payload=b"ext"), ext=[(0, ext_opts(0)), (60, ext_opts(1)), (51, ext_ah(4))]))),
+        (
+            0,
+            ether(
+                0x86DD, ipv6(payload=tcp(payload=b"ext"), ext=[(0, ext_opts(0)), (60, ext_opts(1)), (51, ext_ah(4))])
+            ),
+        ),
         (0, long[:200]),  # snaplen cut
         (0, tcp_eth(b"pad", flags=0x10) + b"\x00" * 10),
         (1, ipv6("2001:db8::1", "2001:db8::2", 6, tcp(1935, 5555, payload=b"raw6"))),
@@ -215,7 +219,15 @@ def test_synthetic_pcapng_matches_tshark(tmp_path):
         (0, tcp_eth(b"last")),
     ]
     res = {0: None, 1: 9, 2: 0x94, 3: 6, 4: 3, 5: None}
-    data = shb() + idb(1, snaplen=200) + idb(101, tsresol=9) + idb(113, tsresol=0x94) + idb(276, tsresol=6) + idb(0, tsresol=3) + idb(108)
+    data = (
+        shb()
+        + idb(1, snaplen=200)
+        + idb(101, tsresol=9)
+        + idb(113, tsresol=0x94)
+        + idb(276, tsresol=6)
+        + idb(0, tsresol=3)
+        + idb(108)
+    )
     for i, (ifid, pkt) in enumerate(packets):
         r = res[ifid]
         units = 10**6 if r is None else (1 << (r & 0x7F) if r & 0x80 else 10**r)

@@ -141,7 +141,9 @@ def test_flows_are_numbered_in_the_order_of_their_first_packet(tmp_path):
         seq = seqs.setdefault(key, 1000 if to_server else 9000)
         seqs[key] = seq + len(payload) + (1 if flags & 0x02 else 0)
         ack = seqs.get((client_port, not to_server), 0)
-        src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if to_server else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        src, dst = (
+            (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if to_server else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        )
         sport, dport = (client_port, 1935) if to_server else (1935, client_port)
         tcp = struct.pack(">HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
         ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), frame, 0, 64, 6, 0, src, dst)
@@ -162,7 +164,10 @@ def test_flows_are_numbered_in_the_order_of_their_first_packet(tmp_path):
     doc = json.loads(run(str(path), "--format", "json").stdout)
     assert [(f["id"], f["client"]) for f in doc["flows"]] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]
     lines = [json.loads(x) for x in run(str(path), "--format", "jsonl").stdout.splitlines()]
-    assert [(x["id"], x["client"]) for x in lines if x["kind"] == "flow"] == [(0, "10.0.0.1:40001"), (1, "10.0.0.1:40002")]
+    assert [(x["id"], x["client"]) for x in lines if x["kind"] == "flow"] == [
+        (0, "10.0.0.1:40001"),
+        (1, "10.0.0.1:40002"),
+    ]
 
 
 def test_the_handshake_is_part_of_the_timeline_in_jsonl_and_text(tmp_path):

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from rtmp_inspect.analysis.expert import ExpertChecks, auth_info
-from rtmp_inspect.export.check_report import check_report
 from rtmp_inspect.analysis.session import FlowSession
 from rtmp_inspect.analysis.verdict import verdict
+from rtmp_inspect.export.check_report import check_report
 from rtmp_inspect.rtmp.handshake import CLIENT_KEY, digest_offset
 
 from .rtmp_builder import amf0, command, echo, handshake_part, message_chunks

@@ -143,9 +143,29 @@ def test_structure_types_timestamps_and_lengths_match_the_messages(nginx_extract
 def test_bodies_are_the_ones_wireshark_reassembled(nginx_extract):
     _, lines, _ = nginx_extract
     flv = read_flv(Path(lines[0]))
-    args = [TSHARK, "-r", str(find(NGINX)), "-o", "tcp.reassemble_out_of_order:TRUE",
-            "-o", "rtmpt.max_packet_size:16777215", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|",
-            "-e", "rtmpt.audio.control", "-e", "rtmpt.audio.data", "-e", "rtmpt.video.control", "-e", "rtmpt.video.data"]
+    args = [
+        TSHARK,
+        "-r",
+        str(find(NGINX)),
+        "-o",
+        "tcp.reassemble_out_of_order:TRUE",
+        "-o",
+        "rtmpt.max_packet_size:16777215",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+        "-e",
+        "rtmpt.audio.control",
+        "-e",
+        "rtmpt.audio.data",
+        "-e",
+        "rtmpt.video.control",
+        "-e",
+        "rtmpt.video.data",
+    ]
     fields = subprocess.run(args, capture_output=True, timeout=300, check=True).stdout.decode()
     wireshark: list[tuple[int, bytes]] = []
     for line in fields.splitlines():

@@ -79,26 +79,26 @@ class BitWriter:
     def __init__(self) -> None:
         self.bits: list[int] = []
 
-    def u(self, n: int, v: int) -> "BitWriter":
+    def u(self, n: int, v: int) -> BitWriter:
         for i in range(n - 1, -1, -1):
             self.bits.append((v >> i) & 1)
         return self
 
-    def ue(self, v: int) -> "BitWriter":
+    def ue(self, v: int) -> BitWriter:
         v += 1
         n = v.bit_length()
         return self.u(n - 1, 0).u(n, v)
 
-    def se(self, v: int) -> "BitWriter":
+    def se(self, v: int) -> BitWriter:
         return self.ue(2 * v - 1 if v > 0 else -2 * v)
 
-    def trailing(self) -> "BitWriter":
+    def trailing(self) -> BitWriter:
         self.bits.append(1)
         while len(self.bits) % 8:
             self.bits.append(0)
         return self
 
-    def pad(self) -> "BitWriter":
+    def pad(self) -> BitWriter:
         while len(self.bits) % 8:
             self.bits.append(0)
         return self
@@ -1112,7 +1112,7 @@ def test_mutated_valid_bodies_never_raise():
 
 def test_results_are_frozen():
     v = parse_video(b"\x17\x02\x00\x00\x00")
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
         v.frame_type = 2  # type: ignore[misc]
     assert isinstance(v, VideoInfo) and isinstance(parse_audio(b"\x2f"), AudioInfo)
     assert not hasattr(v, "__dict__")

@@ -64,7 +64,9 @@ def _pcap_with_stream(client_bytes: bytes, server_bytes: bytes) -> bytes:
     seqs = {0: 1000, 1: 5000}
 
     def packet(direction: int, payload: bytes, n: int) -> bytes:
-        src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if direction == 0 else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        src, dst = (
+            (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if direction == 0 else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        )
         sport, dport = (40000, 1935) if direction == 0 else (1935, 40000)
         tcp = struct.pack(">HHIIBBHHH", sport, dport, seqs[direction], seqs[1 - direction], 5 << 4, 0x18, 65535, 0, 0)
         seqs[direction] += len(payload)
@@ -88,7 +90,9 @@ def test_escape_sequences_from_the_capture_are_shown_escaped(tmp_path):
     body = command("connect", 1, {"app": hostile, "tcUrl": "rtmp://x/" + hostile})
     publish = command("publish", 2, None, hostile, "live")
     capture = tmp_path / "hostile.pcap"
-    capture.write_bytes(_pcap_with_stream(message_chunks(3, 20, body) + message_chunks(4, 20, publish, stream_id=1), b""))
+    capture.write_bytes(
+        _pcap_with_stream(message_chunks(3, 20, body) + message_chunks(4, 20, publish, stream_id=1), b"")
+    )
     text = subprocess.run([sys.executable, "-m", "rtmp_inspect", str(capture), "--format", "text"],
                           capture_output=True, text=True, check=True).stdout
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text

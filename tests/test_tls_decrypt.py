@@ -15,7 +15,9 @@ from .tls_builder import analyze_segments, conversation, segments
 C0, C1 = handshake_part(3, time=1, fill=0x11)
 S0, S1 = handshake_part(3, time=2, fill=0x22)
 CONNECT = message_chunks(3, 20, command("connect", 1, {"app": "live", "tcUrl": "rtmps://live.example/live"}))
-RESULT = message_chunks(3, 20, command("_result", 1, {"fmsVer": "FMS/3,0,1,123"}, {"code": "NetConnection.Connect.Success"}))
+RESULT = message_chunks(
+    3, 20, command("_result", 1, {"fmsVer": "FMS/3,0,1,123"}, {"code": "NetConnection.Connect.Success"})
+)
 CREATE = message_chunks(3, 20, command("createStream", 2, None))
 RTMP_STEPS = [(0, C0 + C1), (1, S0 + S1 + echo(C1)), (0, echo(S1) + CONNECT), (1, RESULT), (0, CREATE)]
 

@@ -46,8 +46,15 @@ def test_messages_agree_with_tshark(capture: Path):
             continue
         for dir, src, dst in (("c2s", flow["client"], flow["server"]), ("s2c", flow["server"], flow["client"])):
             ours = [
-                (m["frame"], m["type_id"], m["length"], m["timestamp"], m.get("command") if m["type_id"] in (15, 17, 18, 20) else None)
-                for m in flow["messages"] if m["dir"] == dir
+                (
+                    m["frame"],
+                    m["type_id"],
+                    m["length"],
+                    m["timestamp"],
+                    m.get("command") if m["type_id"] in (15, 17, 18, 20) else None,
+                )
+                for m in flow["messages"]
+                if m["dir"] == dir
             ]
             theirs = [(m.frame, m.type_id, m.length, m.timestamp, m.command) for m in oracle.get((src, dst), [])]
             assert ours == theirs, f"flow {flow['id']} {dir}: differs from tshark"

@@ -99,7 +99,9 @@ def _current(app: RtmpInspectApp):
 
 
 @needs_captures
-@pytest.mark.parametrize("path, verb, arg", [(WIRESHARK, "play", "rtmp://fc432.streamedia.info/StreamPlayer/"), (NGINX, "publish", "1234")])
+@pytest.mark.parametrize(
+    "path, verb, arg", [(WIRESHARK, "play", "rtmp://fc432.streamedia.info/StreamPlayer/"), (NGINX, "publish", "1234")]
+)
 def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, arg: str) -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([path])
@@ -550,8 +552,8 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
 
 
 def test_handshake_rows_show_their_fields_and_bytes() -> None:
-    from tests.tls_builder import CollectingSink
     from rtmp_inspect.runner import run
+    from tests.tls_builder import CollectingSink
 
     path = os.path.join(SAMPLES, "publish_play.pcap")
     recorder = CollectingSink()

@@ -25,7 +25,7 @@ def _cert_files() -> tuple[str, str]:
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rtmps.test")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
             .serial_number(1).not_valid_before(now - datetime.timedelta(days=1)) \
             .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256())
@@ -86,7 +86,7 @@ def conversation(steps: list[tuple[int, bytes]], version: str = "1.3", ciphers: 
             pump()
         if all(done):
             break
-    for n, (direction, plaintext) in enumerate(steps):
+    for direction, plaintext in steps:
         ends[direction].write(plaintext)
         pump()
         try:  # the peer reads (and takes in session tickets, key updates)

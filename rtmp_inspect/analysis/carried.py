@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rtmp.vocabulary import Direction
 from .records import WarningRecord
 from .session import FlowSession
 
@@ -101,13 +102,13 @@ class RtmfpSession(FlowSession):
         super().__init__(*args, **kwargs)
         self.recognised_by = recognised_by
         self.handshake_seen: list[dict[str, Any]] = []
-        self.packets = {"c2s": 0, "s2c": 0}
+        self.packets = {Direction.C2S: 0, Direction.S2C: 0}
         self.warn("rtmfp.not-decoded", "info", None,
                   "RTMFP (UDP): recognised and listed; its sessions are encrypted with keys negotiated in the "
                   "handshake and are not decoded", None)
 
     def datagram(self, direction: int, payload: bytes, frame: int, time: float, handshake: dict | None) -> None:
-        dir = "c2s" if direction == 0 else "s2c"
+        dir = Direction.C2S if direction == 0 else Direction.S2C
         self._touch(frame, time)
         self.packets[dir] += 1
         self.bytes[dir] += len(payload)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..rtmp.amf_values import amf_to_json
 from ..rtmp.messages import AmfPayload
+from ..rtmp.vocabulary import Direction
 from .summary import status_fields
 
 CONNECT_JSON_BUDGET = 100_000  # amf_to_json budget units for the connect fields kept
@@ -131,7 +132,7 @@ class SessionState:
                      time: float, index: int) -> Request | None:
         if txn is None:
             return None
-        request_dir = "c2s" if dir == "s2c" else "s2c"
+        request_dir = Direction(dir).other
         request = self._open.pop((request_dir, txn), None)
         if request is None:
             return None
@@ -153,7 +154,7 @@ class SessionState:
 
     def _on_status(self, dir: str, stream_id: int, frame: int, time: float, index: int) -> Request | None:
         """The first onStatus on a message stream answers the latest open publish/play/seek/pause sent on it."""
-        request_dir = "c2s" if dir == "s2c" else "s2c"
+        request_dir = Direction(dir).other
         for key, request in reversed(self._open.items()):
             if request.name in STATUS_ANSWERED and request.dir == request_dir and request.stream_id == stream_id:
                 del self._open[key]

@@ -39,13 +39,14 @@ from typing import Any
 
 from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
 from ..rtmp.messages import Aggregate, AmfPayload, Control, UserControl
+from ..rtmp.vocabulary import Direction, MessageType
 from .records import MessageRecord, WarningRecord
 from .summary import status_fields
 from .verdict import verdict
 
-C2S, S2C = "c2s", "s2c"
-OTHER = {C2S: S2C, S2C: C2S}
-SIDE = {C2S: "client", S2C: "server"}
+C2S, S2C = Direction.C2S, Direction.S2C
+OTHER = {d: d.other for d in Direction}
+SIDE = {d: d.side for d in Direction}
 
 KEYFRAME_LIMIT_MS = 10_000
 PING_GRACE_S = 2.0  # a ping sent less than this before the capture ends may be answered after it
@@ -232,13 +233,13 @@ class ExpertChecks:
             self.sent[dir] = record.end_offset
         type_id = record.type_id
         payload = record.payload
-        if type_id in (8, 9):
+        if type_id in (MessageType.AUDIO, MessageType.VIDEO):
             self._media(record, type_id, record.timestamp, payload, out)
-        elif type_id == 22 and isinstance(payload, Aggregate):
+        elif type_id == MessageType.AGGREGATE and isinstance(payload, Aggregate):
             for part in payload.parts:
-                if part.type_id in (8, 9):
+                if part.type_id in (MessageType.AUDIO, MessageType.VIDEO):
                     body = record.body[part.body_offset : part.body_offset + part.length]
-                    info = parse_audio(body) if part.type_id == 8 else parse_video(body)
+                    info = parse_audio(body) if part.type_id == MessageType.AUDIO else parse_video(body)
                     self._media(record, part.type_id, part.timestamp, info, out)
         elif isinstance(payload, Control):
             self._control(record, payload, out)
@@ -259,7 +260,7 @@ class ExpertChecks:
         value = control.value
         if value is None:
             return
-        if record.type_id == 5:
+        if record.type_id == MessageType.WINDOW_ACK_SIZE:
             if value == 0:
                 out.append(self._make("flow.window-zero", "warning", record.frame,
                                       f"the {SIDE[dir]} set a Window Acknowledgement Size of 0: no acknowledgement "
@@ -269,7 +270,7 @@ class ExpertChecks:
                     # the peer learns the window now: count from here (bytes before were not under it)
                     self.acked[dir] = max(self.acked[dir], record.offset)
                 self.window[dir] = value
-        elif record.type_id == 6:
+        elif record.type_id == MessageType.SET_PEER_BANDWIDTH:
             if value == 0:
                 out.append(self._make("flow.window-zero", "warning", record.frame,
                                       f"the {SIDE[dir]} set a peer bandwidth of 0 bytes: the peer may not send "
@@ -278,7 +279,7 @@ class ExpertChecks:
                 out.append(self._make("flow.peer-bandwidth-limit-type", "warning", record.frame,
                                       f"Set Peer Bandwidth from the {SIDE[dir]} has limit type {control.limit_type}; "
                                       "only 0 (hard), 1 (soft) and 2 (dynamic) are defined", dir, record.time))
-        elif record.type_id == 3:
+        elif record.type_id == MessageType.ACKNOWLEDGEMENT:
             # dir acknowledges the bytes the other side sent
             other = OTHER[dir]
             previous = self._ack_value.get(dir)
@@ -446,7 +447,7 @@ class ExpertChecks:
         track = self._track(dir, record.stream_id)
         seq = is_sequence_header(info)
         codec = codec_name(info)
-        is_video = type_id == 9
+        is_video = type_id == MessageType.VIDEO
         if isinstance(info, VideoInfo) and info.command is not None:
             return
         if isinstance(info, AudioInfo) and info.silence:
@@ -533,7 +534,7 @@ class ExpertChecks:
         count = self._backwards.get(key, 0) + 1
         self._backwards[key] = count
         if count == 1:
-            kind = "video" if type_id == 9 else "audio"
+            kind = "video" if type_id == MessageType.VIDEO else "audio"
             out.append(self._make("media.timestamp-backwards", "warning", record.frame,
                                   f"{kind} timestamp of {record.dir} stream {record.stream_id} went backwards from "
                                   f"{previous} ms to {ts} ms: players may drop frames or stall",
@@ -709,7 +710,7 @@ class ExpertChecks:
     def _end_media(self, out: list[WarningRecord]) -> None:
         for (dir, stream_id, type_id), count in sorted(self._backwards.items()):
             if count > 1:
-                kind = "video" if type_id == 9 else "audio"
+                kind = "video" if type_id == MessageType.VIDEO else "audio"
                 out.append(self._make("media.timestamp-backwards", "warning", None,
                                       f"{kind} timestamps of {dir} stream {stream_id} went backwards {count} times "
                                       "in all", dir))

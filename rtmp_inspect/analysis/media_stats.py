@@ -46,6 +46,7 @@ from ..rtmp.media import (
     parse_video,
 )
 from ..rtmp.messages import Aggregate, AmfPayload, decode_body
+from ..rtmp.vocabulary import MessageType
 from .records import MessageRecord, WarningRecord
 
 STALL_S = 2.0  # capture-time gap between consecutive media messages of a stream that counts as a stall
@@ -500,20 +501,20 @@ class StreamStatistics:
 
     def observe(self, record: MessageRecord) -> list[WarningRecord]:
         type_id = record.type_id
-        if type_id == 8 or type_id == 9:
+        if type_id == MessageType.AUDIO or type_id == MessageType.VIDEO:
             out: list[WarningRecord] = []
             stream = self._stream(record.dir, record.stream_id)
             self._delivered(stream, record, out)
             info = record.payload
             if not isinstance(info, (AudioInfo, VideoInfo)):
-                info = parse_audio(record.body) if type_id == 8 else parse_video(record.body)
+                info = parse_audio(record.body) if type_id == MessageType.AUDIO else parse_video(record.body)
             self._media(stream, record, type_id, record.timestamp, record.body, info, False, out)
             return out
-        if type_id == 18 or type_id == 15:
+        if type_id == MessageType.DATA_AMF0 or type_id == MessageType.DATA_AMF3:
             if isinstance(record.payload, AmfPayload):
                 self._data(record.dir, record.stream_id, record, record.payload)
             return []
-        if type_id == 22 and isinstance(record.payload, Aggregate):
+        if type_id == MessageType.AGGREGATE and isinstance(record.payload, Aggregate):
             return self._aggregate(record, record.payload)
         return []
 
@@ -593,7 +594,7 @@ class StreamStatistics:
     def _media(self, stream: MediaStream, record: MessageRecord, type_id: int, ts: int, body: bytes,
                info: AudioInfo | VideoInfo, aggregated: bool, out: list[WarningRecord]) -> None:
         size = len(body)
-        kind = "video" if type_id == 9 else "audio"
+        kind = "video" if type_id == MessageType.VIDEO else "audio"
         track = stream.track(kind)
         track.messages += 1
         if aggregated:
@@ -707,13 +708,13 @@ class StreamStatistics:
         body = record.body
         for part in aggregate.parts:
             piece = body[part.body_offset:part.body_offset + part.length]
-            if part.type_id in (8, 9):
+            if part.type_id in (MessageType.AUDIO, MessageType.VIDEO):
                 if stream is None:
                     stream = self._stream(record.dir, record.stream_id)
                     self._delivered(stream, record, out)
-                info = parse_audio(piece) if part.type_id == 8 else parse_video(piece)
+                info = parse_audio(piece) if part.type_id == MessageType.AUDIO else parse_video(piece)
                 self._media(stream, record, part.type_id, part.timestamp, piece, info, True, out)
-            elif part.type_id in (15, 18):
+            elif part.type_id in (MessageType.DATA_AMF3, MessageType.DATA_AMF0):
                 payload = decode_body(part.type_id, piece, part.timestamp)
                 if isinstance(payload, AmfPayload):
                     self._data(record.dir, record.stream_id, record, payload)

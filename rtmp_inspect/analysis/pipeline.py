@@ -6,7 +6,8 @@ holds nothing, and a whole-document output decides itself what to keep.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from ..capture.segment import TcpSegment
 from ..flows.events import END_EVICTED, FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap

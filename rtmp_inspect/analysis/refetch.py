@@ -10,7 +10,8 @@ The re-decode itself is `runner.redecode`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def connection_of(session: Any) -> Any:

@@ -22,6 +22,7 @@ from ..rtmp.events import (
 from ..rtmp.handshake import check_handshake
 from ..rtmp.media import parse_video
 from ..rtmp.messages import AmfPayload, decode_body
+from ..rtmp.vocabulary import Direction, MessageType
 from .commands import SessionState
 from .expert import ExpertChecks
 from .media_stats import StreamStatistics
@@ -29,7 +30,7 @@ from .records import HandshakeRecord, MessageRecord, WarningRecord
 from .summary import summarize
 from .verdict import verdict
 
-C2S, S2C = "c2s", "s2c"
+C2S, S2C = Direction.C2S, Direction.S2C
 
 # Media configuration messages (AVC/AAC sequence headers and the like: byte 1 is 0) repeat byte for byte in
 # every session of a server and decoding them (SPS parsing) is costly: their decoded payloads (immutable)
@@ -254,11 +255,11 @@ class FlowSession:
         body = message.body
         index = self.message_count
         self.message_count += 1
-        if type_id == 8 or type_id == 9:
+        if type_id == MessageType.AUDIO or type_id == MessageType.VIDEO:
             self.media_messages[dir] += 1
             if len(body) >= 2 and body[1] == 0 and len(body) <= _CONFIG_CACHE_MAX_BODY:
                 payload, summary = _decode_media_config(type_id, body, message.timestamp)
-            elif type_id == 9 and (dir, message.stream_id) in self._nal_length_sizes:
+            elif type_id == MessageType.VIDEO and (dir, message.stream_id) in self._nal_length_sizes:
                 # NAL units are walked with the length size the stream's configuration record declared.
                 size = self._nal_length_sizes[(dir, message.stream_id)]
                 payload = parse_video(body, nal_length_size=size)
@@ -266,7 +267,7 @@ class FlowSession:
             else:
                 payload = decode_body(type_id, body, message.timestamp)
                 summary = summarize(type_id, payload)
-            if type_id == 9:
+            if type_id == MessageType.VIDEO:
                 self._note_nal_length_size(dir, message.stream_id, payload)
         else:
             payload = decode_body(type_id, body, message.timestamp)

@@ -19,12 +19,14 @@ import math
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..rtmp.media import VideoInfo, is_keyframe, is_sequence_header
 from ..rtmp.messages import AmfPayload, decode_body, type_name
+from ..rtmp.vocabulary import COMMANDS, PROTOCOL_CONTROL, MessageType
+from ..rtmp.vocabulary import DATA as DATA_TYPES
 from .records import HandshakeRecord, MessageRecord, WarningRecord
 
 # Row kinds (the `kind` column).
@@ -51,17 +53,17 @@ _INTERN_LIMIT = 200_000  # distinct strings interned; past this, new strings are
 
 
 def _kind_of(type_id: int) -> int:
-    if type_id in (1, 2, 3, 5, 6):
+    if type_id in PROTOCOL_CONTROL:
         return CONTROL
-    if type_id == 4:
+    if type_id == MessageType.USER_CONTROL:
         return USER_CONTROL
-    if type_id in (17, 20):
+    if type_id in COMMANDS:
         return COMMAND
-    if type_id in (15, 18):
+    if type_id in DATA_TYPES:
         return DATA
-    if type_id == 8:
+    if type_id == MessageType.AUDIO:
         return AUDIO
-    if type_id == 9:
+    if type_id == MessageType.VIDEO:
         return VIDEO
     return OTHER
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rtmp.vocabulary import Direction
+
 START_CODES = {"publish": ("NetStream.Publish.Start",),
                "play": ("NetStream.Play.Start", "NetStream.Play.Reset", "NetStream.Play.PublishNotify")}
-C2S, S2C = "c2s", "s2c"
+C2S, S2C = Direction.C2S, Direction.S2C
 
 
 def _expert(session: Any) -> Any:

@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import struct
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .segment import TcpSegment
 
-Decoder = Callable[[bytes, int, int, int, float], Optional[TcpSegment]]
+Decoder = Callable[[bytes, int, int, int, float], TcpSegment | None]
 
 _NO_LIMIT = 1 << 62  # "no enclosing layer bounds this packet"
 
@@ -139,11 +139,11 @@ def _gtpu(data, off, end, lim, frame, time, depth):
 _udp_local = threading.local()
 
 
-def set_udp_hook(hook: Optional[Callable[[bytes, int, bytes, int, bytes, int, float], None]]) -> None:
+def set_udp_hook(hook: Callable[[bytes, int, bytes, int, bytes, int, float], None] | None) -> None:
     _udp_local.hook = hook
 
 
-def udp_hook() -> Optional[Callable[[bytes, int, bytes, int, bytes, int, float], None]]:
+def udp_hook() -> Callable[[bytes, int, bytes, int, bytes, int, float], None] | None:
     return getattr(_udp_local, "hook", None)
 
 
@@ -189,7 +189,9 @@ def _ipv4(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
     if proto == 6:
         return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time)
     if proto == 17:
-        return _udp(data, off + ihl, end, ip_end, frame, time, depth, data[off + 12 : off + 16], data[off + 16 : off + 20])
+        return _udp(
+            data, off + ihl, end, ip_end, frame, time, depth, data[off + 12 : off + 16], data[off + 16 : off + 20]
+        )
     return None
 
 
@@ -307,7 +309,18 @@ def _ethernet(data, start, end, frame, time):
                 p = off + 20 + ((offflags >> 10) & 0x3C)
                 if offflags >= 0x5000 and p <= end:
                     return TcpSegment(
-                        frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, data[p:end], ip_end - end
+                        frame,
+                        time,
+                        src,
+                        sport,
+                        dst,
+                        dport,
+                        seq,
+                        ack,
+                        offflags & 0xFF,
+                        window,
+                        data[p:end],
+                        ip_end - end,
                     )
         return _ipv4(data, off, end, frame, time)
     return _ethertype(etype, data, start + 14, end, frame, time)
@@ -376,12 +389,12 @@ LINK_TYPE_NAMES = {
 }
 
 
-def decoder_for(link_type: int) -> Optional[Decoder]:
+def decoder_for(link_type: int) -> Decoder | None:
     """The decoder ``(data, start, end, frame, time) -> TcpSegment | None`` for a link type, or None."""
     return DECODERS.get(link_type & 0xFFFF)  # upper bits of a pcap link type carry FCS info
 
 
-def decode_packet(link_type: int, data: bytes, frame: int = 0, time: float = 0.0) -> Optional[TcpSegment]:
+def decode_packet(link_type: int, data: bytes, frame: int = 0, time: float = 0.0) -> TcpSegment | None:
     """Decode one whole captured packet; None if it is not (decodable) TCP or the link type is unknown."""
     decoder = decoder_for(link_type)
     if decoder is None:

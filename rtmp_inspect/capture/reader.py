@@ -35,7 +35,7 @@ import stat
 import struct
 import sys
 import zlib
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from .layers import decoder_for
 from .segment import TcpSegment
@@ -219,7 +219,7 @@ class CaptureReader:
         self.name = name
         self.format: str = ""
         self.packets = 0
-        self.start: Optional[float] = None
+        self.start: float | None = None
         self.warnings = warnings
         self.link_types: list[int] = []
         self._src = source
@@ -294,9 +294,8 @@ class CaptureReader:
 
     def _truncated(self, frame: int) -> None:
         done = frame - 1
-        self.warnings.append(
-            f"capture truncated in the middle of packet {frame}: decoded the {done} packet{'s' if done != 1 else ''} before it"
-        )
+        self.warnings.append(f"capture truncated in the middle of packet {frame}: "
+                             f"decoded the {done} packet{'s' if done != 1 else ''} before it")
 
     def _corrupt(self, what: str) -> None:
         done = self.packets
@@ -308,7 +307,7 @@ class CaptureReader:
         self._src.close()
         self._buf = b""
 
-    def __enter__(self) -> "CaptureReader":
+    def __enter__(self) -> CaptureReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -610,9 +609,8 @@ class CaptureReader:
     def _bad_interface(self, ifid: int, frame: int, warned: set[int]) -> None:
         if ifid not in warned:
             warned.add(ifid)
-            self.warnings.append(
-                f"packet {frame} refers to interface {ifid}, which the capture does not describe: such packets are skipped"
-            )
+            self.warnings.append(f"packet {frame} refers to interface {ifid}, which the capture does not "
+                                 "describe: such packets are skipped")
 
 
 def _check_shb(buf: bytes, pos: int):

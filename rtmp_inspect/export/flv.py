@@ -29,6 +29,7 @@ from typing import IO
 from ..analysis.records import MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
 from ..rtmp.messages import Aggregate
+from ..rtmp.vocabulary import MessageType
 
 FLV_HEADER_SIZE = 9
 TAG_AUDIO, TAG_VIDEO, TAG_SCRIPT = 8, 9, 18
@@ -137,23 +138,23 @@ class FlvExtractSink:
 
     def message(self, session: FlowSession, record: MessageRecord) -> None:
         type_id = record.type_id
-        if type_id == 8 or type_id == 9:
+        if type_id == MessageType.AUDIO or type_id == MessageType.VIDEO:
             self._tag(session, record, type_id, record.timestamp, record.body)
-        elif type_id == 18 or type_id == 15:
-            body = script_body(record.body, type_id == 15)
+        elif type_id == MessageType.DATA_AMF0 or type_id == MessageType.DATA_AMF3:
+            body = script_body(record.body, type_id == MessageType.DATA_AMF3)
             if body is not None:
                 self._tag(session, record, TAG_SCRIPT, record.timestamp, body)
-        elif type_id == 22:
+        elif type_id == MessageType.AGGREGATE:
             payload = record.payload
             if not isinstance(payload, Aggregate):
                 return
             view = memoryview(record.body)
             for part in payload.parts:
                 body = view[part.body_offset : part.body_offset + part.length]
-                if part.type_id in (8, 9):
+                if part.type_id in (MessageType.AUDIO, MessageType.VIDEO):
                     self._tag(session, record, part.type_id, part.timestamp, body)
-                elif part.type_id in (15, 18):
-                    script = script_body(body, part.type_id == 15)
+                elif part.type_id in (MessageType.DATA_AMF3, MessageType.DATA_AMF0):
+                    script = script_body(body, part.type_id == MessageType.DATA_AMF3)
                     if script is not None:
                         self._tag(session, record, TAG_SCRIPT, part.timestamp, script)
 

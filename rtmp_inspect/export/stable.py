@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # Keys that change from one capture of a scenario to the next.
 _UNSTABLE_MESSAGE_KEYS = ("index", "frame", "time", "chunks", "fmt")
@@ -29,7 +30,9 @@ def _endpoint_host(endpoint: str) -> str:
 
 def stabilize(document: dict[str, Any], hide_addresses: bool = False) -> dict[str, Any]:
     """A copy of a `--format json` document without what varies between runs of one scenario."""
-    capture = {k: v for k, v in document.get("capture", {}).items() if k not in ("path", "start", "packets", "tcp_flows")}
+    capture = {
+        k: v for k, v in document.get("capture", {}).items() if k not in ("path", "start", "packets", "tcp_flows")
+    }
     flows = []
     for flow in document.get("flows", []):
         out = {k: v for k, v in flow.items() if k not in _UNSTABLE_FLOW_KEYS and k != "messages"}

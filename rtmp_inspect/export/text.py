@@ -12,6 +12,7 @@ from typing import IO, Any
 from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
 from ..rtmp.messages import type_name
+from ..rtmp.vocabulary import MessageType
 from ..textsafe import escape
 
 _COLOURS = {
@@ -29,13 +30,18 @@ _ARROWS = {"c2s": "C>S", "s2c": "S>C"}
 
 
 def kind_of(type_id: int) -> str:
-    if type_id in (20, 17):
+    if type_id in (MessageType.COMMAND_AMF0, MessageType.COMMAND_AMF3):
         return "command"
-    if type_id in (18, 15, 19, 16):
+    if type_id in (
+        MessageType.DATA_AMF0,
+        MessageType.DATA_AMF3,
+        MessageType.SHARED_OBJECT_AMF0,
+        MessageType.SHARED_OBJECT_AMF3,
+    ):
         return "data"
-    if type_id == 8:
+    if type_id == MessageType.AUDIO:
         return "audio"
-    if type_id in (9, 22):
+    if type_id in (MessageType.VIDEO, MessageType.AGGREGATE):
         return "video"
     return "control"
 

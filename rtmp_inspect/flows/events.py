@@ -11,7 +11,7 @@ first captured segment).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 # The flow an event belongs to: a flows.table.Flow, or a flow carried inside others (flows.virtual).
 # Typed loosely so that this module, which the flow table imports, imports nothing back.
@@ -86,7 +86,7 @@ class FlowEnded:
     reason: str
 
 
-FlowEvent = Union[FlowStarted, StreamData, StreamGap, OverlapMismatch, FlowEnded]
+FlowEvent = FlowStarted | StreamData | StreamGap | OverlapMismatch | FlowEnded
 
 __all__ = [
     "END_EOF",

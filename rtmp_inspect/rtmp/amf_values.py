@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
     "AmfUndefined",
@@ -215,7 +216,9 @@ class AmfVector(list):
 
     __slots__ = ("kind", "fixed", "type_name")
 
-    def __init__(self, items: Any = (), kind: str = "object", fixed: bool = False, type_name: str | None = None) -> None:
+    def __init__(
+        self, items: Any = (), kind: str = "object", fixed: bool = False, type_name: str | None = None
+    ) -> None:
         super().__init__(items)
         self.kind = kind
         self.fixed = fixed

@@ -21,6 +21,7 @@ from .events import (
     Violation,
 )
 from .resync import find_chunk_boundary
+from .vocabulary import MessageType
 
 HANDSHAKE_SIZE = 1536
 DEFAULT_CHUNK_SIZE = 128
@@ -496,9 +497,9 @@ class ChunkDecoder:
         self.messages += 1
         events.append(message)
         type_id = stream.type_id
-        if type_id == 1:
+        if type_id == MessageType.SET_CHUNK_SIZE:
             self._set_chunk_size(body, stream.msg_offset, events)
-        elif type_id == 2 and len(body) >= 4:
+        elif type_id == MessageType.ABORT and len(body) >= 4:
             self._abort(int.from_bytes(body[:4], "big"), stream.msg_offset, events)
 
     def _set_chunk_size(self, body: bytes, offset: int, events: list[Event]) -> None:

@@ -1140,7 +1140,7 @@ def parse_av1_config(data: bytes) -> Av1Config:
                 try:
                     d.update(parse_av1_sequence_header(cfg[s:e]))
                 except BitstreamError as exc:
-                    raise _RecordError(f"sequence header OBU: {exc}", 4 + s + exc.bit_pos // 8)
+                    raise _RecordError(f"sequence header OBU: {exc}", 4 + s + exc.bit_pos // 8) from exc
                 break
         if err:
             raise _RecordError(f"configOBUs: {err}", err_off)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .codec_config import (
     AudioSpecificConfig,
@@ -62,8 +62,8 @@ __all__ = [
     "AUDIO_FOURCCS",
 ]
 
-VideoConfig = Union[AvcConfig, HevcConfig, Av1Config, VpConfig]
-AudioConfig = Union[AudioSpecificConfig, OpusHeader, FlacStreamInfo]
+VideoConfig = AvcConfig | HevcConfig | Av1Config | VpConfig
+AudioConfig = AudioSpecificConfig | OpusHeader | FlacStreamInfo
 
 # --------------------------------------------------------------------------
 # tables
@@ -144,7 +144,8 @@ class MultichannelConfig(_JsonMixin):
     channel_flags: int | None = None  # Native order: AudioChannelMask bits
 
     def summary(self) -> str:
-        return f"{self.channel_count if self.channel_count is not None else '?'} ch {self.channel_order_name or ''}".strip()
+        count = self.channel_count if self.channel_count is not None else "?"
+        return f"{count} ch {self.channel_order_name or ''}".strip()
 
 
 @dataclass(frozen=True, slots=True)

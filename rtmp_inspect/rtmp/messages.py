@@ -10,24 +10,9 @@ from typing import Any
 from .amf0 import decode_amf0_values
 from .amf3 import decode_amf3_values
 from .media import parse_audio, parse_video
+from .vocabulary import MessageType
 
-TYPE_NAMES = {
-    1: "set_chunk_size",
-    2: "abort",
-    3: "acknowledgement",
-    4: "user_control",
-    5: "window_ack_size",
-    6: "set_peer_bandwidth",
-    8: "audio",
-    9: "video",
-    15: "data_amf3",
-    16: "shared_object_amf3",
-    17: "command_amf3",
-    18: "data_amf0",
-    19: "shared_object_amf0",
-    20: "command_amf0",
-    22: "aggregate",
-}
+TYPE_NAMES = {t.value: t.wire_name for t in MessageType}
 
 USER_CONTROL_EVENTS = {
     0: "StreamBegin",
@@ -209,28 +194,35 @@ class Aggregate:
 
 def decode_body(type_id: int, body: bytes, timestamp: int = 0) -> Any:
     """Decode a complete message body by its type id. Unknown types give None."""
-    if type_id in (1, 2, 3, 5):
+    if type_id in (
+        MessageType.SET_CHUNK_SIZE,
+        MessageType.ABORT,
+        MessageType.ACKNOWLEDGEMENT,
+        MessageType.WINDOW_ACK_SIZE,
+    ):
         if len(body) < 4:
             return Control(type_name(type_id), None, error=f"{len(body)} bytes, expected 4")
         return Control(type_name(type_id), int.from_bytes(body[:4], "big"))
-    if type_id == 6:
+    if type_id == MessageType.SET_PEER_BANDWIDTH:
         if len(body) < 5:
             return Control(type_name(type_id), None, error=f"{len(body)} bytes, expected 5")
         return Control(type_name(type_id), int.from_bytes(body[:4], "big"), body[4])
-    if type_id == 4:
+    if type_id == MessageType.USER_CONTROL:
         return decode_user_control(body)
-    if type_id == 20 or type_id == 18:
+    if type_id == MessageType.COMMAND_AMF0 or type_id == MessageType.DATA_AMF0:
         result = decode_amf0_values(body)
-        return AmfPayload(result.values, type_id == 20, False, _error_text(result.error))
-    if type_id == 17 or type_id == 15:
-        return decode_amf3_message(body, is_command=type_id == 17)
-    if type_id == 8:
+        return AmfPayload(result.values, type_id == MessageType.COMMAND_AMF0, False, _error_text(result.error))
+    if type_id == MessageType.COMMAND_AMF3 or type_id == MessageType.DATA_AMF3:
+        return decode_amf3_message(body, is_command=type_id == MessageType.COMMAND_AMF3)
+    if type_id == MessageType.AUDIO:
         return parse_audio(body)
-    if type_id == 9:
+    if type_id == MessageType.VIDEO:
         return parse_video(body)
-    if type_id == 19 or type_id == 16:
-        return decode_shared_object(body[1:] if type_id == 16 and body[:1] == b"\x00" else body)
-    if type_id == 22:
+    if type_id == MessageType.SHARED_OBJECT_AMF0 or type_id == MessageType.SHARED_OBJECT_AMF3:
+        return decode_shared_object(
+            body[1:] if type_id == MessageType.SHARED_OBJECT_AMF3 and body[:1] == b"\x00" else body
+        )
+    if type_id == MessageType.AGGREGATE:
         return decode_aggregate(body, timestamp)
     return None
 

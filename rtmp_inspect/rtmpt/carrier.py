@@ -67,7 +67,7 @@ class RtmptTunnels:
         self.tunnels: dict[tuple, Tunnel] = {}
         self.count = 0
 
-    def open(self, flow: Any, first: list[bytes]) -> "HttpConnection | str | None":
+    def open(self, flow: Any, first: list[bytes]) -> HttpConnection | str | None:
         """A connection when a POST to an RTMPT path opens the flow; "wait" while too few bytes are in view."""
         wait = False
         for direction in (0, 1):
@@ -79,7 +79,7 @@ class RtmptTunnels:
                 wait = True
         return "wait" if wait else None
 
-    def tunnel(self, connection: "HttpConnection", session_id: str, events: list) -> Tunnel:
+    def tunnel(self, connection: HttpConnection, session_id: str, events: list) -> Tunnel:
         client_address = connection.flow.endpoints[connection.client][0]
         server = connection.flow.endpoints[1 - connection.client]
         key = (client_address, server, session_id)
@@ -137,7 +137,7 @@ class HttpConnection:
                     self._response(message, events)
         elif kind is StreamGap:
             self.readers[event.direction].gap(event.size)
-            for key, tunnel in list(self.tunnels.tunnels.items()):
+            for tunnel in list(self.tunnels.tunnels.values()):
                 if self.flow.id in tunnel.connections and not tunnel.closed:
                     # the bytes lost belong to whichever tunnel this connection carried last
                     direction = CLIENT if event.direction == self.client else SERVER

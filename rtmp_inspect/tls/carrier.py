@@ -20,7 +20,6 @@ from .decrypt import (
 )
 from .keylog import KeyLog
 from .records import (
-    MAX_RECORD,
     ALERT,
     APPLICATION_DATA,
     CHANGE_CIPHER_SPEC,
@@ -29,10 +28,11 @@ from .records import (
     HANDSHAKE,
     HELLO_RETRY_RANDOM,
     KEY_UPDATE,
+    MAX_RECORD,
     SERVER_HELLO,
     VERSION_NAMES,
-    Hello,
     HandshakeReader,
+    Hello,
     RecordReader,
     looks_like_client_hello,
     parse_hello,
@@ -41,7 +41,7 @@ from .records import (
 HTTP_ALPN = frozenset(("http/1.0", "http/1.1", "h2", "h2c", "h3", "spdy/3.1"))
 
 
-def open_tls(flow: Any, first: list[bytes], keylog: KeyLog | None) -> "TlsCarrier | str | None":
+def open_tls(flow: Any, first: list[bytes], keylog: KeyLog | None) -> TlsCarrier | str | None:
     """A carrier when one direction of the flow opens with a TLS ClientHello; "wait" while too few bytes
     (as few as one) are in view to tell."""
     wait = False

@@ -182,7 +182,7 @@ class Tls13Decryptor:
         self.iv = hkdf_expand_label(secret, "iv", b"", 12, suite.hash_name)
         self.seq = 0
 
-    def next_generation(self) -> "Tls13Decryptor":
+    def next_generation(self) -> Tls13Decryptor:
         size = hashlib.new(self.suite.hash_name).digest_size
         return Tls13Decryptor(self.suite, hkdf_expand_label(self.secret, "traffic upd", b"", size,
                                                             self.suite.hash_name))

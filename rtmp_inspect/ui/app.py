@@ -36,8 +36,8 @@ from ..analysis.timeline import (
     make_body_loader,
     parse_query,
 )
-from ..runner import RunOptions, redecode, run_reader
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
+from ..runner import RunOptions, redecode, run_reader
 from ..textsafe import escape
 from .raw import RAW_LIMIT, RawBytes, load_raw
 from .stats import StatsScreen
@@ -227,7 +227,7 @@ class RtmpInspectApp(App[int]):
                 self.load_error = f"{path}: {exc}"
                 continue
             try:
-                def tick(segments: int, reader: Any) -> bool:
+                def tick(segments: int, reader: Any, done_before: int = done_before) -> bool:
                     if self._stop.is_set():
                         return False
                     # The decoder and the screen share the GIL: while the user presses keys, let the

@@ -14,8 +14,9 @@ decrypted plaintext, for RTMPT the joined tunnel bytes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..analysis.records import MessageRecord, WarningRecord
 from ..analysis.refetch import session_matcher

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Static
 
 from ..analysis.media_stats import MAX_SECONDS, StreamStatistics
 from ..analysis.timeline import SEQUENCE_HEADER, SEVERITIES, SEVERITY_SHIFT, FlowInfo, Timeline
+from ..rtmp.vocabulary import MessageType
 from ..textsafe import escape
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -58,7 +59,7 @@ def messages_per_second(timeline: Timeline, info: FlowInfo,
                                                      timeline.flags, timeline.timestamp)
     for row in list(info.rows):
         type_id = type_ids[row]
-        if (type_id != 8 and type_id != 9) or flags[row] & SEQUENCE_HEADER:
+        if (type_id != MessageType.AUDIO and type_id != MessageType.VIDEO) or flags[row] & SEQUENCE_HEADER:
             continue
         dir = "c2s" if dirs[row] == 0 else "s2c"
         base = bases.get((dir, stream_ids[row]))

@@ -153,7 +153,7 @@ class TimelineView(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class CursorMoved(Message):
-        def __init__(self, view: "TimelineView", position: int | None) -> None:
+        def __init__(self, view: TimelineView, position: int | None) -> None:
             super().__init__()
             self.view = view
             self.position = position
