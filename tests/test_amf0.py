@@ -103,7 +103,7 @@ def decode_ok(body: bytes, **kw) -> list:
 
 
 # ---------------------------------------------------------------------------
-# Real message bodies, de-chunked from the captures in shared/captures.
+# Real message bodies, de-chunked from the captures in samples/public.
 # wireshark_rtmp_sample.cap: from wader/fq format/rtmp/testdata (MIT licence),
 #   originally the Wireshark wiki RTMP sample.
 # twinx_*.pcap: from krisnova/twinx (Apache-2.0 licence).

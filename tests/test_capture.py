@@ -13,7 +13,7 @@ import pytest
 from rtmp_inspect.capture import CaptureError, TcpSegment, decode_packet, open_capture
 from rtmp_inspect.capture import reader as reader_mod
 from rtmp_inspect.capture.segment import ACK, PSH, SYN
-from tests.test_capture_builders import (
+from tests.support.capture_builders import (
     block,
     epb,
     ether,

@@ -1,6 +1,6 @@
-"""Capture layer on the real captures in shared/captures, and against tshark as an oracle.
+"""Capture layer on the real captures in samples/public, and against tshark as an oracle.
 
-The shared captures are read in place (read-only, see their README for origin and licence);
+The public captures (samples/public) are read in place (read-only, see their README for origin and licence);
 tests that need them skip when the directory is absent, and tests that need tshark skip
 when it is not installed.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rtmp_inspect.capture import open_capture
-from tests.test_capture_builders import (
+from tests.support.capture_builders import (
     epb,
     ether,
     ext_ah,
@@ -35,12 +35,7 @@ from tests.test_capture_builders import (
     tcp_eth,
     udp,
 )
-
-HERE = Path(__file__).resolve()
-CAPTURES = next(
-    (p / "shared" / "captures" for p in HERE.parents if (p / "shared" / "captures").is_dir()),
-    Path("/work/shared/captures"),
-)
+from tests.support.paths import public
 
 # file -> (packets, TCP segments, sum of TCP payload lengths as the IP headers declare them); from tshark 4.0
 KNOWN = {
@@ -54,10 +49,7 @@ KNOWN = {
 
 
 def capture(name: str) -> str:
-    path = CAPTURES / name
-    if not path.is_file():
-        pytest.skip(f"shared capture {name} not found under {CAPTURES}")
-    return str(path)
+    return str(public(name))
 
 
 def ours(path: str):

@@ -18,7 +18,7 @@ from rtmp_inspect.rtmp.events import (
     Resynchronised,
     Violation,
 )
-from tests.rtmp_builder import (
+from tests.support.rtmp_builder import (
     basic_header,
     chunk_header,
     command,

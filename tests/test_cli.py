@@ -11,18 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import public
+
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ROOT / "samples" / "public"
-SHARED = ROOT.parent / "shared" / "captures"
-
-
-def public(name: str) -> Path:
-    path = PUBLIC / name
-    if not path.exists():
-        path = SHARED / name
-    if not path.exists():
-        pytest.fail(f"sample {name} is missing from samples/public")
-    return path
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -128,7 +120,7 @@ def test_flows_are_numbered_in_the_order_of_their_first_packet(tmp_path):
     import sys as _sys
 
     _sys.path.insert(0, str(ROOT))
-    from tests.rtmp_builder import command, echo, handshake_part, message_chunks
+    from tests.support.rtmp_builder import command, echo, handshake_part, message_chunks
 
     out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     seqs: dict = {}

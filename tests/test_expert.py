@@ -21,11 +21,10 @@ from rtmp_inspect.analysis.session import FlowSession
 from rtmp_inspect.analysis.verdict import verdict
 from rtmp_inspect.export.check_report import check_report
 from rtmp_inspect.rtmp.handshake import CLIENT_KEY, digest_offset
-
-from .rtmp_builder import amf0, command, echo, handshake_part, message_chunks
+from tests.support.paths import public
+from tests.support.rtmp_builder import amf0, command, echo, handshake_part, message_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "captures"
 PUBLIC = ROOT / "samples" / "public"
 
 CONNECT_OK = {"level": "status", "code": "NetConnection.Connect.Success", "description": "Connection succeeded."}
@@ -154,13 +153,6 @@ def send_media(conv: Conversation, seconds: float = 8.0, fps: int = 25, keyint_s
         conv.send("c2s", 9, avc_frame(key), stream_id, ts, dt=0.0)
         if audio:
             conv.send("c2s", 8, aac_frame(), stream_id, ts, dt=0.0)
-
-
-def public(name: str) -> Path:
-    for base in (PUBLIC, SHARED):
-        if (base / name).exists():
-            return base / name
-    pytest.skip(f"capture {name} not available")
 
 
 # -- the clean case ---------------------------------------------------------------------------------

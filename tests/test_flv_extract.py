@@ -22,21 +22,17 @@ from rtmp_inspect.analysis.records import MessageRecord
 from rtmp_inspect.export import flv as flv_module
 from rtmp_inspect.export.flv import FlvExtractSink, flv_file_name, safe_name_part
 from rtmp_inspect.rtmp.messages import decode_body
-from tests.rtmp_builder import amf0, command, echo, handshake_part, message_chunks
+from tests.support.paths import public
+from tests.support.rtmp_builder import amf0, command, echo, handshake_part, message_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "captures"
 PUBLIC = ROOT / "samples" / "public"
 SAMPLES = Path(os.environ.get("RTMP_INSPECT_SAMPLES", ROOT / "samples"))  # where make_samples.sh wrote
 FFPROBE = shutil.which("ffprobe")
 TSHARK = shutil.which("tshark")
 
 
-def find(name: str) -> Path:
-    for folder in (PUBLIC, SHARED):
-        if (folder / name).exists():
-            return folder / name
-    pytest.fail(f"{name} missing from samples/public")
+find = public
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

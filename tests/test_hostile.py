@@ -27,8 +27,8 @@ from rtmp_inspect.rtmp.amf_values import amf_to_json
 from rtmp_inspect.rtmp.chunks import ChunkDecoder
 from rtmp_inspect.rtmp.events import Message, Violation
 from rtmp_inspect.rtmp.messages import decode_body
-from tests import test_capture_builders as cb
-from tests.rtmp_builder import amf0, chunk_header, command, echo, handshake_part, message_chunks, set_chunk_size
+from tests.support import capture_builders as cb
+from tests.support.rtmp_builder import amf0, chunk_header, command, echo, handshake_part, message_chunks, set_chunk_size
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = Path(__file__).resolve().parent / "data" / "fuzz_regressions"
@@ -125,8 +125,8 @@ def test_chunk_size_1_on_a_1_mb_message_decodes_it_whole_in_bounded_memory():
     result = child("""
         from rtmp_inspect.rtmp.chunks import ChunkDecoder
         from rtmp_inspect.rtmp.events import Message
-        from tests.rtmp_builder import message_chunks, set_chunk_size
-        from tests.rtmp_builder import basic_header, chunk_header
+        from tests.support.rtmp_builder import message_chunks, set_chunk_size
+        from tests.support.rtmp_builder import basic_header, chunk_header
         body = bytes(range(256)) * 4096
         c3 = basic_header(3, 6)  # (message_chunks' += would take quadratic time on a million chunks)
         data = message_chunks(2, 1, set_chunk_size(1)) + chunk_header(0, 6, 0, len(body), 9, 1) + body[:1] \
@@ -160,7 +160,7 @@ def test_every_chunk_stream_id_opened_with_fmt0_stays_bounded():
     result = child("""
         from rtmp_inspect.rtmp.chunks import ChunkDecoder
         from rtmp_inspect.rtmp.events import Message, Violation
-        from tests.rtmp_builder import chunk_header
+        from tests.support.rtmp_builder import chunk_header
         data = b"".join(chunk_header(0, csid, csid, 0xFFFFFF, 9, 1) + b"x" * 128 for csid in range(2, 65600))
         decoder = ChunkDecoder(expect_handshake=False, at_chunk_boundary=True)
         events = decoder.receive_data(data) + decoder.finish()

@@ -24,10 +24,10 @@ import pytest
 from rtmp_inspect.analysis.media_stats import StreamStatistics
 from rtmp_inspect.analysis.records import MessageRecord, WarningRecord
 from rtmp_inspect.analysis.session import FlowSession
-from tests.rtmp_builder import amf0, echo, handshake_part, message_chunks
+from tests.support.paths import public
+from tests.support.rtmp_builder import amf0, echo, handshake_part, message_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "captures"
 TSHARK = shutil.which("tshark")
 FFPROBE = shutil.which("ffprobe")
 FFMPEG = shutil.which("ffmpeg")
@@ -45,11 +45,7 @@ AVC_SEQ = bytes.fromhex("17000000000164001effe1001a6764001eacd940a02ff9701100000
 AAC_SEQ = bytes.fromhex("af00121056e500")
 
 
-def capture(name: str) -> Path:
-    for path in (ROOT / "samples" / "public" / name, SHARED / name):
-        if path.exists():
-            return path
-    pytest.skip(f"capture {name} is not available")
+capture = public
 
 
 def video_frame(key: bool, size: int = 200, disposable: bool = False) -> bytes:

@@ -13,6 +13,8 @@ import pytest
 
 from rtmp_inspect import cli, parallel
 
+pytestmark = pytest.mark.slow  # forked --jobs workers: seconds per test
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 

@@ -15,20 +15,16 @@ from rtmp_inspect.flows.events import StreamData
 from rtmp_inspect.flows.table import FlowTable
 from rtmp_inspect.rtmp.chunks import ChunkDecoder
 from rtmp_inspect.rtmp.events import Message
-from tests.rtmp_builder import command, echo, handshake_part, message_chunks
+from tests.support.paths import public
+from tests.support.rtmp_builder import command, echo, handshake_part, message_chunks
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "captures"
 PUBLIC = ROOT / "samples" / "public"
 PUBLIC_CAPTURES = ["wireshark_rtmp_sample.cap", "twinx_short_publish.pcap", "twinx_nginx_publish.pcap",
                    "ndpi_rtmp_gtp_vlan.pcapng"]
 
 
-def find(name: str) -> Path:
-    for folder in (PUBLIC, SHARED):
-        if (folder / name).exists():
-            return folder / name
-    pytest.fail(f"{name} missing from samples/public")
+find = public
 
 
 def direction_streams(path: Path) -> dict[tuple[int, int], bytes]:

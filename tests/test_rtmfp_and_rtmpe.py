@@ -12,9 +12,8 @@ import pytest
 
 from rtmp_inspect.cli import main
 from rtmp_inspect.rtmfp import read_handshake, session_id
-
-from .rtmp_builder import handshake_part
-from .tls_builder import analyze_segments, segments
+from tests.support.rtmp_builder import handshake_part
+from tests.support.tls_builder import analyze_segments, segments
 
 VARIANTS = os.path.join(os.path.dirname(__file__), os.pardir, "samples", "variants")
 _spec = importlib.util.spec_from_file_location("make_rtmfp", os.path.join(VARIANTS, "make_rtmfp.py"))

@@ -10,9 +10,8 @@ import pytest
 from rtmp_inspect.capture.segment import ACK, FIN, PSH, SYN, TcpSegment
 from rtmp_inspect.cli import main
 from rtmp_inspect.rtmpt.http import HttpReader
-
-from .rtmp_builder import command, echo, handshake_part, message_chunks
-from .tls_builder import CollectingSink
+from tests.support.rtmp_builder import command, echo, handshake_part, message_chunks
+from tests.support.sinks import CollectingSink
 
 VARIANTS = os.path.join(os.path.dirname(__file__), os.pardir, "samples", "variants")
 CLIENT, SERVER = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])

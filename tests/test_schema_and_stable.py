@@ -14,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = sorted(
     p for p in list((ROOT / "samples").glob("*.pcap")) + list((ROOT / "samples" / "public").glob("*"))
-    + list((ROOT.parent / "shared" / "captures").glob("*"))
     if p.suffix in (".pcap", ".pcapng", ".cap")
 )
 SCHEMA = json.loads(resources.files("rtmp_inspect").joinpath("schema/rtmp-inspect.schema.json").read_text())

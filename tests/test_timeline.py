@@ -1,15 +1,14 @@
-"""The timeline model behind the TUI, tested without any UI on the shared real captures."""
+"""The timeline model behind the TUI, tested without any UI on the public real captures."""
 
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from collections.abc import Sequence
 
 import pytest
 
-from rtmp_inspect.analysis.records import MessageRecord, WarningRecord
+from rtmp_inspect.analysis.records import WarningRecord
 from rtmp_inspect.analysis.timeline import (
     COMMAND,
     HANDSHAKE,
@@ -22,13 +21,12 @@ from rtmp_inspect.analysis.timeline import (
     parse_query,
 )
 from rtmp_inspect.runner import RunOptions, redecode, run
-from tests.tls_builder import CollectingSink
+from tests.support.paths import public, public_captures
+from tests.support.sinks import CollectingSink
+from tests.support.timeline_fakes import FakeSession, bulk_fill, message_record
 
-CAPTURES = "/work/shared/captures"
-WIRESHARK = os.path.join(CAPTURES, "wireshark_rtmp_sample.cap")
-NGINX = os.path.join(CAPTURES, "twinx_nginx_publish.pcap")
-
-needs_captures = pytest.mark.skipif(not os.path.exists(NGINX), reason="shared captures not present")
+WIRESHARK = str(public("wireshark_rtmp_sample.cap"))
+NGINX = str(public("twinx_nginx_publish.pcap"))
 
 
 def load(path: str, **kw) -> Timeline:
@@ -39,8 +37,7 @@ def load(path: str, **kw) -> Timeline:
     return timeline
 
 
-@needs_captures
-@pytest.mark.parametrize("path", sorted(p for p in glob.glob(os.path.join(CAPTURES, "*")) if not p.endswith(".md")))
+@pytest.mark.parametrize("path", [str(p) for p in public_captures()], ids=lambda p: os.path.basename(p))
 def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) -> None:
     timeline = load(path)
     recorder = CollectingSink()
@@ -60,7 +57,6 @@ def test_timeline_holds_every_message_and_warning_of_every_capture(path: str) ->
     assert timeline.memory_per_row() < 300
 
 
-@needs_captures
 def test_filter_by_free_text_selects_matching_summaries_and_clears() -> None:
     timeline = load(NGINX)
     total = len(timeline)
@@ -70,7 +66,6 @@ def test_filter_by_free_text_selects_matching_summaries_and_clears() -> None:
     assert timeline.set_filter(Filter()) == total
 
 
-@needs_captures
 def test_filter_terms_by_kind_type_command_stream_direction_flow() -> None:
     timeline = load(NGINX)
     assert all(r.kind == VIDEO for r in timeline[:0])
@@ -91,7 +86,6 @@ def test_filter_terms_by_kind_type_command_stream_direction_flow() -> None:
     assert len(timeline) == 0
 
 
-@needs_captures
 def test_jumps_to_commands_keyframes_and_frames() -> None:
     timeline = load(NGINX)
     first = timeline.next_command(None)
@@ -109,7 +103,6 @@ def test_jumps_to_commands_keyframes_and_frames() -> None:
     assert timeline[timeline.position_for_frame(33)].frame > 33
 
 
-@needs_captures
 def test_jumps_respect_the_filter() -> None:
     timeline = load(NGINX)
     timeline.set_filter(parse_query("dir:s2c"))
@@ -117,7 +110,6 @@ def test_jumps_respect_the_filter() -> None:
     assert timeline[pos].dir == "s2c" and timeline[pos].name == "_result"
 
 
-@needs_captures
 def test_bodies_come_from_the_lru_or_are_decoded_again() -> None:
     timeline = load(NGINX, body_cache_bytes=0)  # keep nothing: every body is decoded again
     recorder = CollectingSink()
@@ -135,7 +127,6 @@ def test_bodies_come_from_the_lru_or_are_decoded_again() -> None:
     assert cached._bodies and cached.body(cached[pos].row) == recorder.messages[row.index].body
 
 
-@needs_captures
 def test_pairing_finds_request_and_response() -> None:
     timeline = load(WIRESHARK)
     timeline.set_filter(parse_query("cmd:createStream"))
@@ -145,35 +136,13 @@ def test_pairing_finds_request_and_response() -> None:
     assert timeline.row(response_row).name == "_result"
 
 
-def _message(flow: int, index: int, summary: str, type_id: int = 20, frame: int = 1) -> MessageRecord:
-    return MessageRecord(flow, index, "c2s", frame, 0.5, 3, 1, 0, type_id, 10, None, summary, 0, 10, 1, 0, False,
-                         b"\x00" * 10)
-
-
-class _FakeState:
-    requests: list = []
-    streams: dict = {}
-    connect = None
-
-
-class _FakeSession:
-    def __init__(self, flow_id: int) -> None:
-        self.id = flow_id
-        self.client = "10.0.0.1:5000"
-        self.server = "10.0.0.2:1935"
-        self.state = _FakeState()
-
-    def outcome(self) -> str:
-        return "test"
-
-
 def test_warnings_are_rows_and_jump_targets() -> None:
     timeline = Timeline()
-    session = _FakeSession(0)
+    session = FakeSession(0)
     timeline.flow_started(session)
-    timeline.message(session, _message(0, 0, "connect(1)"))
+    timeline.message(session, message_record(0, 0, "connect(1)"))
     timeline.warning(session, WarningRecord(0, "chunk.header-mid-message", "error", 2, "bad chunk", "c2s", 0.7))
-    timeline.message(session, _message(0, 1, "play(2)", frame=3))
+    timeline.message(session, message_record(0, 1, "play(2)", frame=3))
     timeline.warning(None, WarningRecord(None, "capture.damaged", "warning", None, "truncated"))
     assert len(timeline) == 4
     first = timeline.next_warning(None)
@@ -187,55 +156,28 @@ def test_warnings_are_rows_and_jump_targets() -> None:
 
 def test_filter_view_follows_rows_added_while_decoding() -> None:
     timeline = Timeline()
-    session = _FakeSession(0)
+    session = FakeSession(0)
     timeline.flow_started(session)
     timeline.set_filter(parse_query("play"))
     assert len(timeline) == 0
-    timeline.message(session, _message(0, 0, "play(1)"))
-    timeline.message(session, _message(0, 1, "connect(2)"))
-    timeline.message(session, _message(0, 2, "play(3)"))
+    timeline.message(session, message_record(0, 0, "play(1)"))
+    timeline.message(session, message_record(0, 1, "connect(2)"))
+    timeline.message(session, message_record(0, 2, "play(3)"))
     assert [r.summary for r in timeline] == ["play(1)", "play(3)"]
 
 
 def test_a_million_rows_stay_small_and_filter_fast() -> None:
     timeline = Timeline()
-    session = _FakeSession(0)
+    session = FakeSession(0)
     timeline.flow_started(session)
     n = 1_000_000
-    _bulk_fill(timeline, n)
+    bulk_fill(timeline, n)
     assert len(timeline) == n
     assert timeline[n - 1].frame == n
     assert timeline.memory_per_row() < 300
     assert timeline.set_filter(parse_query("kind:video")) == n // 2
 
 
-def _bulk_fill(timeline: Timeline, n: int) -> None:
-    """Rows as the sink would write them, but column by column (a million sink calls take seconds)."""
-    from array import array
-
-    from rtmp_inspect.analysis.timeline import AUDIO
-
-    timeline.frame.extend(range(1, n + 1))
-    timeline.time.extend(array("d", (i / 1000 for i in range(n))))
-    timeline.flow.extend(array("i", bytes(4 * n)))
-    timeline.dir.extend(array("B", bytes(n)))
-    timeline.csid.extend(array("I", [4]) * n)
-    timeline.stream_id.extend(array("I", [1]) * n)
-    timeline.timestamp.extend(range(n))
-    timeline.type_id.extend(array("B", [8, 9]) * (n // 2))
-    timeline.length.extend(array("I", [100]) * n)
-    timeline.kind.extend(array("B", [AUDIO, VIDEO]) * (n // 2))
-    timeline.flags.extend(array("B", bytes(n)))
-    timeline.msg_index.extend(range(n))
-    timeline.offset.extend(array("Q", [0]) * n)
-    timeline.end_offset.extend(array("Q", [0]) * n)
-    timeline.name.extend(array("I", bytes(4 * n)))
-    timeline.summary.extend(["AAC raw", "AVC inter NALU cts=0"] * (n // 2))
-    timeline.flows[0].rows.extend(range(n))
-    timeline.total = n
-
-
-@needs_captures
 def test_a_re_decode_keeps_the_neighbouring_bodies_too() -> None:
     timeline = load(NGINX)
     timeline._bodies.clear()

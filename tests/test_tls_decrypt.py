@@ -8,9 +8,8 @@ import pytest
 from rtmp_inspect.tls.decrypt import SUITES, Tls13Decryptor, hkdf_expand_label, tls12_prf
 from rtmp_inspect.tls.keylog import parse_keylog
 from rtmp_inspect.tls.records import RecordReader, looks_like_client_hello, parse_hello
-
-from .rtmp_builder import command, echo, handshake_part, message_chunks
-from .tls_builder import analyze_segments, conversation, segments
+from tests.support.rtmp_builder import command, echo, handshake_part, message_chunks
+from tests.support.tls_builder import analyze_segments, conversation, segments
 
 C0, C1 = handshake_part(3, time=1, fill=0x11)
 S0, S1 = handshake_part(3, time=2, fill=0x22)

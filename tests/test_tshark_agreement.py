@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tshark_oracle import TSHARK, tshark_messages
+from tests.support.tshark_oracle import TSHARK, tshark_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 # Captures where the dissector is known to be wrong, with the reason; they are checked against other oracles.

@@ -19,15 +19,17 @@ from rtmp_inspect.rtmp.events import Message  # noqa: E402
 from rtmp_inspect.ui.app import RtmpInspectApp, run_tui  # noqa: E402
 from rtmp_inspect.ui.stats import StatsScreen  # noqa: E402
 from rtmp_inspect.ui.widgets import HEADER_STYLE, OTHER_STYLE, DetailsTree, HexView, TimelineView  # noqa: E402
-from tests.rtmp_builder import basic_header, chunk_header, command, echo, handshake_part, message_chunks  # noqa: E402
-from tests.test_timeline import _bulk_fill, _FakeSession  # noqa: E402
+from tests.support.paths import SAMPLES as SAMPLES_PATH  # noqa: E402
+from tests.support.paths import public  # noqa: E402
+from tests.support.rtmp_builder import basic_header, chunk_header, command, echo, handshake_part, message_chunks  # noqa: E402
+from tests.support.timeline_fakes import FakeSession, bulk_fill  # noqa: E402
+from tests.support.tui_pilot import CHUNK128, current, loaded, settle, until  # noqa: E402
 
-CAPTURES = "/work/shared/captures"
-SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
-CHUNK128 = os.path.join(SAMPLES, "chunk128.pcap")  # nginx with chunk_size 128: media in many chunks
-WIRESHARK = os.path.join(CAPTURES, "wireshark_rtmp_sample.cap")
-NGINX = os.path.join(CAPTURES, "twinx_nginx_publish.pcap")
-needs_captures = pytest.mark.skipif(not os.path.exists(NGINX), reason="shared captures not present")
+pytestmark = pytest.mark.slow  # the TUI under the pilot: seconds per test
+
+SAMPLES = str(SAMPLES_PATH)
+WIRESHARK = str(public("wireshark_rtmp_sample.cap"))
+NGINX = str(public("twinx_nginx_publish.pcap"))
 
 HOSTILE = "\x1b]0;pwned\x07"
 AUDIO = b"\xaf\x01" + bytes(range(40))
@@ -68,37 +70,10 @@ def _session(name: str, media: int = 0) -> list[tuple[int, bytes]]:
     return packets
 
 
-async def _until(pilot, condition, what: str, limit: float = 120.0) -> None:
-    """Wait until `condition()` holds, looking every few milliseconds (no fixed quiet period: on a loaded
-    machine the decoding thread and the details timer lag well behind any pause); fail after `limit` s."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {limit} s waiting for {what}")
-        await pilot.pause(0.02)
-
-
-async def _loaded(app: RtmpInspectApp, pilot) -> None:
-    await _until(pilot, lambda: app.settled, "the capture to decode and the panes to fill")
-    await pilot.pause()  # and the screen to draw it
-
-
-async def _settle(pilot) -> None:
-    """After keys: wait until the panes show the row under the cursor, fully loaded."""
-    await pilot.pause()
-    await _loaded(pilot.app, pilot)
-
-
 def _status(app: RtmpInspectApp) -> str:
     return str(app.query_one("#status").render())
 
 
-def _current(app: RtmpInspectApp):
-    view = app.query_one(TimelineView)
-    return app.timeline[view.cursor]
-
-
-@needs_captures
 @pytest.mark.parametrize(
     "path, verb, arg", [(WIRESHARK, "play", "rtmp://fc432.streamedia.info/StreamPlayer/"), (NGINX, "publish", "1234")]
 )
@@ -106,7 +81,7 @@ def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, 
     async def scenario() -> None:
         app = RtmpInspectApp([path])
         async with app.run_test(size=(120, 36)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             # The first row's details show without a key pressed: the handshake's C0 (or S0).
             first = app.query_one(DetailsTree).lines_text[0]
             assert first.startswith(("handshake C0: version 3", "handshake S0: version 3")), first
@@ -116,33 +91,33 @@ def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, 
             assert flow.client in [str(c) for c in table.get_row_at(1)]
             # n moves from command to command, up to the play/publish request.
             for _ in range(20):
-                if _current(app).name == verb:
+                if current(app).name == verb:
                     break
                 await pilot.press("n")
-            assert _current(app).name == verb
-            await _settle(pilot)
+            assert current(app).name == verb
+            await settle(pilot)
             details = "\n".join(app.query_one(DetailsTree).lines_text)
             assert verb in details and repr(arg) in details
             # / filters; the status line counts what matched.
             await pilot.press("slash")
             await pilot.press(*"onStatus")
             await pilot.press("enter")
-            await _settle(pilot)
+            await settle(pilot)
             matched = len(app.timeline)
             assert matched >= 1 and all("onStatus" in row.summary for row in app.timeline)
             assert f"{matched} matched" in _status(app)
             # Escape clears the filter.
             await pilot.press("slash")
             await pilot.press("escape")
-            await _settle(pilot)
+            await settle(pilot)
             assert len(app.timeline) == app.timeline.total
             # w goes to the first warning after the cursor, or says there is none and stays.
             await pilot.press("home")
             await pilot.press("w")
-            await _settle(pilot)
+            await settle(pilot)
             if len(app.timeline.warnings):
-                assert _current(app).kind_name == "warning"
-                assert _current(app).row == app.timeline.warnings[0]
+                assert current(app).kind_name == "warning"
+                assert current(app).row == app.timeline.warnings[0]
             else:
                 assert "no next warning" in _status(app)
                 assert app.query_one(TimelineView).cursor == 0
@@ -153,37 +128,36 @@ def test_open_list_flows_find_the_command_filter_and_quit(path: str, verb: str, 
     asyncio.run(scenario())
 
 
-@needs_captures
 def test_selecting_a_flow_filters_and_goto_frame_and_keyframe_jumps() -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([NGINX])
         async with app.run_test(size=(100, 30)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             table = app.query_one("#flows", DataTable)
             table.focus()
             await pilot.press("down")
-            await _settle(pilot)
+            await settle(pilot)
             assert app.flow_filter == 0 and app.timeline.filter.flow == 0
             await pilot.press("up")
-            await _settle(pilot)
+            await settle(pilot)
             assert app.flow_filter is None
             await pilot.press("g", *"28", "enter")
-            await _settle(pilot)
-            assert _current(app).name == "createStream"
+            await settle(pilot)
+            assert current(app).name == "createStream"
             details = "\n".join(app.query_one(DetailsTree).lines_text)
             assert "request / response" in details and "response: _result" in details
             await pilot.press("p")
-            await _settle(pilot)
-            assert _current(app).name == "_result" and _current(app).frame == 30
+            await settle(pilot)
+            assert current(app).name == "_result" and current(app).frame == 30
             await pilot.press("p")
-            await _settle(pilot)
-            assert _current(app).name == "createStream"
+            await settle(pilot)
+            assert current(app).name == "createStream"
             await pilot.press("g", *"32", "enter")
-            await _settle(pilot)
-            assert _current(app).frame == 32
+            await settle(pilot)
+            assert current(app).frame == 32
             await pilot.press("k")
-            await _settle(pilot)
-            assert _current(app).keyframe
+            await settle(pilot)
+            assert current(app).keyframe
             details = "\n".join(app.query_one(DetailsTree).lines_text)
             assert "media" in details and "keyframe: true" in details
             await pilot.press("end")
@@ -191,10 +165,10 @@ def test_selecting_a_flow_filters_and_goto_frame_and_keyframe_jumps() -> None:
             await pilot.press("home")
             assert app.query_one(TimelineView).cursor == 0
             await pilot.press("question_mark")
-            await _settle(pilot)
+            await settle(pilot)
             assert app.screen.__class__.__name__ == "HelpScreen"
             await pilot.press("escape")
-            await _settle(pilot)
+            await settle(pilot)
             assert app.screen.__class__.__name__ != "HelpScreen"
 
     asyncio.run(scenario())
@@ -208,11 +182,11 @@ def test_capture_strings_are_shown_escaped_and_warnings_are_jump_targets(tmp_pat
     async def scenario() -> None:
         app = RtmpInspectApp([str(capture)])
         async with app.run_test(size=(120, 36)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             view = app.query_one(TimelineView)
             await pilot.press("g", *"7", "enter")
-            await _settle(pilot)
-            assert _current(app).name == "publish"
+            await settle(pilot)
+            assert current(app).name == "publish"
             line = "".join(segment.text for segment in view.render_line(view.cursor - int(view.scroll_offset.y)))
             # (summaries escape with Python's repr, \\x1b; the TUI's own text uses textsafe's \\e)
             assert ("\\e]0;pwned\\x07" in line or "\\x1b]0;pwned\\x07" in line)
@@ -225,12 +199,12 @@ def test_capture_strings_are_shown_escaped_and_warnings_are_jump_targets(tmp_pat
             assert "\\e]0;pwned" in cells and "\x1b" not in cells
             # The lost segment is a warning row; w jumps to it and the details show it.
             await pilot.press("home", "w")
-            await _settle(pilot)
-            row = _current(app)
+            await settle(pilot)
+            row = current(app)
             assert row.kind_name == "warning"
             assert row.name in "\n".join(details.lines_text)
             await pilot.press("W")
-            await _settle(pilot)
+            await settle(pilot)
             assert "no previous warning" in _status(app)
             # Every visible line of the whole screen is free of raw control characters.
             for y in range(view.scrollable_content_region.height):
@@ -241,9 +215,9 @@ def test_capture_strings_are_shown_escaped_and_warnings_are_jump_targets(tmp_pat
 
 def test_a_million_rows_render_in_constant_time(capsys) -> None:
     timeline = Timeline()
-    session = _FakeSession(0)
+    session = FakeSession(0)
     timeline.flow_started(session)
-    _bulk_fill(timeline, 1_000_000)
+    bulk_fill(timeline, 1_000_000)
     timeline.finished = True
 
     async def scenario() -> dict:
@@ -309,7 +283,7 @@ async def _raw_mode(pilot, on: bool) -> HexView:
     app = pilot.app
     if app.raw_mode != on:
         await pilot.press("r")
-    await _settle(pilot)
+    await settle(pilot)
     assert app.raw_mode == on
     return app.query_one(HexView)
 
@@ -325,11 +299,11 @@ def test_raw_chunks_of_a_message_in_128_byte_chunks() -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             # Frame 84: the publisher's first video keyframe, 6354 bytes, so 50 chunks of 128.
             await pilot.press("g", *"84", "enter")
-            await _settle(pilot)
-            row = _current(app)
+            await settle(pilot)
+            row = current(app)
             assert (row.type, row.dir, row.length, row.keyframe) == ("video", "c2s", 6354, True)
             body = bytes(app.query_one(HexView).data)
             assert len(body) == 6354 and body[0] == 0x17  # AVC keyframe
@@ -368,9 +342,9 @@ def test_raw_chunks_of_a_message_in_128_byte_chunks() -> None:
             # In raw mode the pane follows the cursor: AAC frames of 178 bytes (frame 113) and 280 (frame 110).
             await _raw_mode(pilot, True)
             await pilot.press("g", *"113", "enter")
-            await _settle(pilot)
+            await settle(pilot)
             for frame, length, chunks in ((113, 178, 2), (110, 280, 3)):
-                row = _current(app)
+                row = current(app)
                 assert (row.frame, row.type, row.length) == (frame, "audio", length)
                 raw = bytes(hexview.data)
                 assert len(raw) == row.end_offset - row.offset and raw[0] & 0x3F == row.csid
@@ -380,7 +354,7 @@ def test_raw_chunks_of_a_message_in_128_byte_chunks() -> None:
                                            for i in range(1, chunks)]
                 assert f"{chunks} chunks" in hexview.note
                 await pilot.press("up")
-                await _settle(pilot)
+                await settle(pilot)
 
     asyncio.run(scenario())
 
@@ -396,7 +370,7 @@ def test_raw_chunks_beyond_the_limit_show_the_first_bytes(monkeypatch) -> None:
             monkeypatch.setattr(app_module, "RAW_LIMIT", limit)
         app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             await pilot.press("g", *"84", "enter")  # the 6354-byte keyframe: 6411 bytes in 50 chunks
             hexview = await _raw_mode(pilot, True)
             return bytes(hexview.data), [(a, b) for a, b, _ in hexview.spans], hexview.note
@@ -426,16 +400,16 @@ def test_raw_chunks_mark_interleaved_chunk_streams_and_follow_gaps(tmp_path) -> 
     async def scenario() -> None:
         app = RtmpInspectApp([str(capture)])
         async with app.run_test(size=(120, 40)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             await pilot.press("slash", *"kind:media", "enter")  # no warnings in between
             await pilot.press("g", *str(len(_session("cam")) + 1), "enter")
-            await _settle(pilot)
-            assert _current(app).type == "audio"  # complete before the video it was sent inside
+            await settle(pilot)
+            assert current(app).type == "audio"  # complete before the video it was sent inside
             hexview = await _raw_mode(pilot, True)
             assert bytes(hexview.data) == audio and [(a, b) for a, b, _ in hexview.spans] == [(0, 16)]
             await pilot.press("down")
-            await _settle(pilot)
-            row = _current(app)
+            await settle(pilot)
+            row = current(app)
             assert row.type == "video" and row.length == 300
             assert bytes(hexview.data) == first + audio + second + third
             a, b, c = len(first), len(first) + len(audio), len(first) + len(audio) + len(second)
@@ -444,21 +418,21 @@ def test_raw_chunks_mark_interleaved_chunk_streams_and_follow_gaps(tmp_path) -> 
             assert "3 chunks" in hexview.note and "1 chunk(s) of other chunk streams" in hexview.note
             # After the gap: the rows that follow it show exactly the bytes that were sent for them.
             await pilot.press("end")
-            await _settle(pilot)
+            await settle(pilot)
             gap = [app.timeline.row(r) for r in app.timeline.warnings if app.timeline.row(r).name == "tcp.gap"]
             assert len(gap) == 1
             shown = []
             for _ in range(2):
-                row = _current(app)
+                row = current(app)
                 assert row.type == "video" and row.row > gap[0].row
                 shown.append(bytes(app.query_one(HexView).data))
                 await pilot.press("up")
-                await _settle(pilot)
+                await settle(pilot)
             assert shown == [after_gap[3], after_gap[2]]
             # A warning has no bytes.
             await pilot.press("escape", "home", "w")
-            await _settle(pilot)
-            assert _current(app).kind_name == "warning" and "no bytes" in app.query_one(HexView).note
+            await settle(pilot)
+            assert current(app).kind_name == "warning" and "no bytes" in app.query_one(HexView).note
 
     asyncio.run(scenario())
 
@@ -477,17 +451,17 @@ def test_raw_chunks_of_tunnelled_flows_are_their_rtmp_bytes(name: str, keys: str
         options = RunOptions(keylog=load_keylog(os.path.join(variants, keys)) if keys else None)
         app = RtmpInspectApp([os.path.join(variants, name)], options)
         async with app.run_test(size=(120, 40)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             await pilot.press("slash", *"cmd:publish", "enter")
-            await _settle(pilot)
+            await settle(pilot)
             hexview = await _raw_mode(pilot, True)
             shown = {}
             for _ in range(len(app.timeline)):
-                row = _current(app)
+                row = current(app)
                 tunnelled = isinstance(app.timeline.flows[row.flow].session.tcp_flow.id, tuple)
                 shown[tunnelled] = (bytes(hexview.data), hexview.note)
                 await pilot.press("down")
-                await _settle(pilot)
+                await settle(pilot)
             assert set(shown) == {True, False}
             (inner, inner_note), (plain, plain_note) = shown[True], shown[False]
             assert inner == plain and inner[0] & 0x3F == 8 and b"publish" in inner
@@ -500,14 +474,14 @@ def test_stats_screen_shows_codecs_rates_and_warnings() -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([CHUNK128])
         async with app.run_test(size=(120, 40)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             # The publishing flow (#1) selected in the flows table, then s.
             app.query_one("#flows", DataTable).focus()
             await pilot.press("down", "down")
-            await _settle(pilot)
+            await settle(pilot)
             assert app.flow_filter == 1
             await pilot.press("s")
-            await _until(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats screen")
+            await until(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats screen")
             await pilot.pause()
             text = str(app.screen.query_one("#stats").render())
             assert "flow #1" in text and "flow #0" not in text
@@ -521,7 +495,7 @@ def test_stats_screen_shows_codecs_rates_and_warnings() -> None:
             cursor = app.screen_stack[0].query_one(TimelineView).cursor
             await pilot.press("n", "slash")
             await pilot.press("escape")
-            await _until(pilot, lambda: not isinstance(app.screen, StatsScreen), "the stats screen to close")
+            await until(pilot, lambda: not isinstance(app.screen, StatsScreen), "the stats screen to close")
             assert app.query_one(TimelineView).cursor == cursor and not app.query_one("#query").display
 
     asyncio.run(scenario())
@@ -533,27 +507,27 @@ def test_filter_to_publish_then_p_shows_its_onstatus() -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([os.path.join(SAMPLES, "publish_play.pcap")])
         async with app.run_test(size=(80, 24)) as pilot:
-            await _loaded(app, pilot)
+            await loaded(app, pilot)
             await pilot.press("slash", *"cmd:publish", "enter")
-            await _settle(pilot)
-            assert _current(app).name == "publish" and "1 matched" in _status(app)
+            await settle(pilot)
+            assert current(app).name == "publish" and "1 matched" in _status(app)
             await pilot.press("p")
-            await _settle(pilot)
-            row = _current(app)
+            await settle(pilot)
+            row = current(app)
             assert row.name == "onStatus" and row.dir == "s2c"
             assert app.filter_text == "" and "filter cleared" in _status(app)
             details = "\n".join(app.query_one(DetailsTree).lines_text)
             assert "NetStream.Publish.Start" in details and "response: onStatus" in details
             await pilot.press("p")
-            await _settle(pilot)
-            assert _current(app).name == "publish"
+            await settle(pilot)
+            assert current(app).name == "publish"
 
     asyncio.run(scenario())
 
 
 def test_handshake_rows_show_their_fields_and_bytes() -> None:
     from rtmp_inspect.runner import run
-    from tests.tls_builder import CollectingSink
+    from tests.support.sinks import CollectingSink
 
     path = os.path.join(SAMPLES, "publish_play.pcap")
     recorder = CollectingSink()
@@ -563,17 +537,17 @@ def test_handshake_rows_show_their_fields_and_bytes() -> None:
     async def scenario() -> None:
         app = RtmpInspectApp([path])
         async with app.run_test(size=(120, 36)) as pilot:
-            await _loaded(app, pilot)
-            assert _current(app).kind_name == "handshake" and _current(app).name == "C0"
+            await loaded(app, pilot)
+            assert current(app).kind_name == "handshake" and current(app).name == "C0"
             await pilot.press("down")
-            await _settle(pilot)
-            row = _current(app)
+            await settle(pilot)
+            row = current(app)
             assert (row.name, row.frame, row.length, row.offset) == ("C1", c1.frame, 1536, 1)
             details = "\n".join(app.query_one(DetailsTree).lines_text)
             assert details.startswith("handshake C1: time ") and "the flow's handshake" in details
             assert app.query_one(HexView).data == c1.data
             await pilot.press("slash", *"kind:handshake", "enter")
-            await _settle(pilot)
+            await settle(pilot)
             assert len(app.timeline) == len(recorder.handshakes) == 6 * 3
 
     asyncio.run(scenario())

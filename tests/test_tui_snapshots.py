@@ -18,57 +18,59 @@ from textual.widgets import DataTable  # noqa: E402
 
 from rtmp_inspect.ui.app import RtmpInspectApp  # noqa: E402
 from rtmp_inspect.ui.stats import StatsScreen  # noqa: E402
-from tests.test_tui import CHUNK128, _current, _loaded, _settle, _until  # noqa: E402
+from tests.support.tui_pilot import CHUNK128, current, loaded, settle, until  # noqa: E402
+
+pytestmark = pytest.mark.slow  # the TUI under the pilot: seconds per test
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 
 
 async def _startup(pilot) -> None:
-    await _loaded(pilot.app, pilot)
+    await loaded(pilot.app, pilot)
 
 
 async def _publish_details(pilot) -> None:
-    await _loaded(pilot.app, pilot)
+    await loaded(pilot.app, pilot)
     await pilot.press("g", *"69", "enter")  # frame 69: the publish of flow #1
-    await _settle(pilot)
-    assert _current(pilot.app).name == "publish"
+    await settle(pilot)
+    assert current(pilot.app).name == "publish"
 
 
 async def _bytes_body(pilot) -> None:
-    await _loaded(pilot.app, pilot)
+    await loaded(pilot.app, pilot)
     await pilot.press("g", *"84", "enter")  # frame 84: the first video keyframe, 6354 bytes
-    await _settle(pilot)
-    assert _current(pilot.app).keyframe
+    await settle(pilot)
+    assert current(pilot.app).keyframe
 
 
 async def _bytes_raw(pilot) -> None:
     await _bytes_body(pilot)
     await pilot.press("r")
-    await _settle(pilot)
+    await settle(pilot)
     assert pilot.app.raw_mode
 
 
 async def _filter(pilot) -> None:
-    await _loaded(pilot.app, pilot)
+    await loaded(pilot.app, pilot)
     await pilot.press("slash", *"cmd:onStatus", "enter")
-    await _settle(pilot)
+    await settle(pilot)
     await pilot.press("slash")  # the bar again, with the filter applied below it
 
 
 async def _stats(pilot) -> None:
     app = pilot.app
-    await _loaded(app, pilot)
+    await loaded(app, pilot)
     app.query_one("#flows", DataTable).focus()
     await pilot.press("down", "down")  # flow #1, the publisher
-    await _settle(pilot)
+    await settle(pilot)
     await pilot.press("s")
-    await _until(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats screen")
+    await until(pilot, lambda: isinstance(app.screen, StatsScreen), "the stats screen")
 
 
 async def _help(pilot) -> None:
-    await _loaded(pilot.app, pilot)
+    await loaded(pilot.app, pilot)
     await pilot.press("question_mark")
-    await _until(pilot, lambda: pilot.app.screen.__class__.__name__ == "HelpScreen", "the help screen")
+    await until(pilot, lambda: pilot.app.screen.__class__.__name__ == "HelpScreen", "the help screen")
 
 
 SCREENS = {"startup": _startup, "publish_details": _publish_details, "bytes_body": _bytes_body,

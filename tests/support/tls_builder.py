@@ -9,6 +9,7 @@ import ssl
 import tempfile
 
 from rtmp_inspect.capture.segment import ACK, PSH, SYN, TcpSegment
+from tests.support.sinks import CollectingSink
 
 CLIENT_ADDR, SERVER_ADDR = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
 
@@ -121,31 +122,6 @@ def segments(wire: list[tuple[int, bytes]], mss: int = 1400, port: int = 443) ->
         for start in range(0, len(data), mss):
             add(direction, PSH | ACK, data[start:start + mss])
     return out
-
-
-class CollectingSink:
-    """A pipeline sink that keeps everything it is handed (sessions, messages, warnings, handshake parts)."""
-
-    def __init__(self) -> None:
-        self.messages: list = []
-        self.warnings: list = []
-        self.handshakes: list = []
-        self.sessions: list = []
-
-    def flow_started(self, session) -> None:
-        self.sessions.append(session)
-
-    def message(self, session, record) -> None:
-        self.messages.append(record)
-
-    def warning(self, session, record) -> None:
-        self.warnings.append(record)
-
-    def handshake(self, session, record) -> None:
-        self.handshakes.append(record)
-
-    def flow_finished(self, session) -> None:
-        pass
 
 
 def analyze_segments(segs: list[TcpSegment], keylog_text: str | None):

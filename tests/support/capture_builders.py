@@ -1,4 +1,4 @@
-"""Byte-level builders for packets and pcap/pcapng files, shared by the capture tests (no tests here).
+"""Byte-level builders for packets and pcap/pcapng files, shared by the capture tests.
 
 Hand-written with struct so tests can also build broken headers on purpose.
 """
