@@ -8,14 +8,15 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import IO, Any
+from typing import IO, Any, NoReturn, TypeVar
 
 from . import __version__
 from .capture.reader import CaptureError
+from .core import core_name, native_by_default
 from .export.json_export import JsonDocumentSink, JsonLinesSink, jsonl_capture_warning
 from .export.stable import stabilize
 from .export.text import TextSink
-from .parallel import WorkerFailed, available_cores, run_captures, run_parallel, worker_count
+from .parallel import CaptureJob, WorkerFailed, available_cores, run_captures, run_parallel, worker_count
 from .progress import progress_tick
 from .runner import Run, RunOptions, run
 from .textsafe import escape
@@ -23,13 +24,15 @@ from .tls.keylog import KeyLogError, load_keylog
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
+_R = TypeVar("_R")
+
 
 class UsageError(Exception):
     pass
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as the contract says
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as the contract says
         raise UsageError(message)
 
 
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "the output is the same); text, json, jsonl, --check and --extract-flv")
     parser.add_argument("--no-colour", "--no-color", dest="colour", action="store_false", default=None,
                         help="never colour the text output")
-    parser.add_argument("--version", action="version", version=f"rtmp-inspect {__version__}")
+    parser.add_argument("--version", action="version",
+                        version=f"rtmp-inspect {__version__} ({core_name(native_by_default())})")
     return parser
 
 
@@ -95,7 +99,7 @@ def run_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return EXIT_OK
 
 
-def for_each_capture(args: argparse.Namespace, run_one: Any, out: IO[str], err: IO[str]) -> list:
+def for_each_capture(args: argparse.Namespace, run_one: CaptureJob[_R], out: IO[str], err: IO[str]) -> list[_R]:
     """`run_one(path, out, err, jobs)` for every capture, in order, and what each returned. Several captures:
     one process each (--jobs at a time); one capture: its own workers (parallel.worker_count)."""
     jobs = args.jobs if args.jobs is not None else available_cores()

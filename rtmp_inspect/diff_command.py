@@ -26,7 +26,8 @@ def _document(path: str, decode_as: list[int]) -> dict[str, Any]:
     if head.startswith(b"{"):
         try:
             with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+                document: dict[str, Any] = json.load(handle)
+                return document
         except (OSError, ValueError) as exc:
             raise CaptureError(f"{path}: not a JSON export ({exc})") from None
     sink = JsonDocumentSink()
@@ -36,8 +37,9 @@ def _document(path: str, decode_as: list[int]) -> dict[str, Any]:
     finally:
         clear()
     buffer = io.StringIO()
-    sink.write(buffer, done.capture_json(), done.sessions)
-    return json.loads(buffer.getvalue())
+    sink.write(buffer, done.capture_json(), done.kept_sessions)
+    analysed: dict[str, Any] = json.loads(buffer.getvalue())
+    return analysed
 
 
 def diff_main(argv: list[str]) -> int:

@@ -22,13 +22,13 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol, TypeVar
 
 from .analysis.pipeline import Analyzer, Partition
-from .capture.reader import CaptureError, CaptureReader, open_capture
+from .capture.reader import CaptureError
 from .export.json_export import jsonl_capture_warning
 from .progress import progress_tick
-from .runner import Run, RunOptions, run
+from .runner import Reader, Run, RunOptions, open_reader, run
 from .textsafe import escape
 
 # A record: key (u64), payload length (u32), payload. Keys at the top of the range are markers.
@@ -131,7 +131,7 @@ class _Worker:
 
     def analyze(self, sink: Any) -> Run:
         """The run of this worker's partition; worker 0 shows the progress line."""
-        def started(analyzer: Analyzer, reader: CaptureReader) -> None:
+        def started(analyzer: Analyzer, reader: Reader) -> None:
             self.analyzer = analyzer
 
         first = self.partition.index == 0
@@ -184,12 +184,12 @@ class _Worker:
         from .export.text import TextSink
 
         with tempfile.TemporaryFile() as spool_file:
-            spool = _KeyedOutput(_RecordWriter(spool_file), self.step)  # type: ignore[arg-type]
+            spool = _KeyedOutput(_RecordWriter(spool_file), self.step)
             sink = TextSink(colour, spool=spool)
             done = self.analyze(sink)
             self.info(done)
             out = _KeyedOutput(self.writer, self.flow_id)
-            for session in done.sessions:
+            for session in done.kept_sessions:
                 self.flow = session.id
                 out.write(sink.flow_header_text(session))
             out.flush()
@@ -204,7 +204,7 @@ class _Worker:
         from .export.check_report import SEVERITY_ORDER, CheckSink, check_flow
 
         done = self.analyze(CheckSink())
-        sessions = done.sessions
+        sessions = done.kept_sessions
         counts = dict.fromkeys(SEVERITY_ORDER, 0)
         for session in sessions:
             for warning in session.warnings:
@@ -317,7 +317,8 @@ def _read_info(stream: BinaryIO) -> dict[str, Any]:
     key, payload = _read_record(stream)
     if key != _INFO:
         raise WorkerFailed("a worker's output is out of order")
-    return json.loads(payload)
+    info: dict[str, Any] = json.loads(payload)
+    return info
 
 
 def run_parallel(path: str, fmt: str, options: RunOptions, colour: bool, jobs: int,
@@ -327,7 +328,7 @@ def run_parallel(path: str, fmt: str, options: RunOptions, colour: bool, jobs: i
     flv: the paths of the FLV files written into flv[0], names unique against flv[1], which is updated) to
     `out`, byte for byte what one process writes. Returns the capture's description, its number of flows
     and (check) its findings by severity."""
-    open_capture(path).close()  # unusable input is reported once, here
+    open_reader(path, options).close()  # unusable input is reported once, here
     out.flush()  # nothing buffered may be written twice by the forked workers
     sys.stderr.flush()
     workers: list[tuple[int, BinaryIO]] = []
@@ -360,7 +361,7 @@ def run_parallel(path: str, fmt: str, options: RunOptions, colour: bool, jobs: i
 
 # The parent's side of each form: merge the workers' records into `out`; (capture, flows, counts).
 
-def _write_jsonl(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[str, Any], int, None]:
+def _write_jsonl(streams: list[BinaryIO], out: IO[str], *_rest: Any) -> tuple[dict[str, Any], int, None]:
     for _, payload in _merged(streams):
         out.write(payload.decode())
     info = [_read_info(stream) for stream in streams][0]
@@ -378,7 +379,7 @@ def _write_flv(streams: list[BinaryIO], out: IO[str], path: str, colour: bool,
     return info["capture"], info["flows"], None
 
 
-def _write_json(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[str, Any], int, None]:
+def _write_json(streams: list[BinaryIO], out: IO[str], *_rest: Any) -> tuple[dict[str, Any], int, None]:
     from .export.json_export import DOCUMENT_TAIL, document_head
 
     info = [_read_info(stream) for stream in streams][0]
@@ -393,7 +394,7 @@ def _write_json(streams: list[BinaryIO], out: IO[str], *_: Any) -> tuple[dict[st
     return info["capture"], info["flows"], None
 
 
-def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_: Any
+def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_rest: Any
                  ) -> tuple[dict[str, Any], int, dict[str, int]]:
     from .export.check_report import check_head, check_tail
 
@@ -407,7 +408,7 @@ def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_: Any
     return capture, flows, counts
 
 
-def _write_text(streams: list[BinaryIO], out: IO[str], path: str, colour: bool, *_: Any
+def _write_text(streams: list[BinaryIO], out: IO[str], path: str, colour: bool, *_rest: Any
                 ) -> tuple[dict[str, Any], int, None]:
     from .export.text import COLUMNS, TextSink
 
@@ -421,7 +422,10 @@ def _write_text(streams: list[BinaryIO], out: IO[str], path: str, colour: bool, 
     return info["capture"], info["flows"], None
 
 
-_WRITERS = {"jsonl": _write_jsonl, "flv": _write_flv, "json": _write_json, "check": _write_check,
+# (streams, out, path, colour, flv) -> (capture, flows, counts)
+_Writer = Callable[[list[BinaryIO], IO[str], str, bool, tuple[str, set[str]] | None],
+                   tuple[dict[str, Any], int, dict[str, int] | None]]
+_WRITERS: dict[str, _Writer] = {"jsonl": _write_jsonl, "flv": _write_flv, "json": _write_json, "check": _write_check,
             "text": _write_text}
 
 
@@ -435,11 +439,20 @@ def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
 
 # -- several captures: one process each ----------------------------------------------------------
 
-_CAPTURE_JOB: Callable[[str, IO[str], IO[str]], Any] | None = None  # set before the pool forks
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 
-def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], Any], jobs: int,
-                 out: IO[str], err: IO[str]) -> list:
+class CaptureJob(Protocol[_R_co]):
+    """One capture's work: its output into `out` and `err`, with `jobs` worker processes of its own."""
+
+    def __call__(self, path: str, out: IO[str], err: IO[str], jobs: int = 1, /) -> _R_co: ...
+
+
+_CAPTURE_JOB: CaptureJob[Any] | None = None  # set before the pool forks
+
+
+def run_captures(paths: list[str], run_one: CaptureJob[_R], jobs: int, out: IO[str], err: IO[str]) -> list[_R]:
     """Several captures at once, one process each (at most `jobs` at a time): `run_one(path, out, err)` writes
     each one's output to files, and they are copied out in the order given, as one process would write them.
     Returns what each `run_one` returned. The first capture that fails stops the run there, raising what
@@ -450,7 +463,7 @@ def run_captures(paths: list[str], run_one: Callable[[str, IO[str], IO[str]], An
     out.flush()
     sys.stderr.flush()
     _CAPTURE_JOB = run_one
-    results = []
+    results: list[_R] = []
     with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
         jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
         with multiprocessing.get_context("fork").Pool(min(jobs, len(paths)), _ignore_interrupts) as pool:
@@ -475,7 +488,7 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _capture_job(job: tuple[str, str]) -> tuple[tuple[str, tuple] | None, Any]:
+def _capture_job(job: tuple[str, str]) -> tuple[tuple[str, tuple[Any, ...]] | None, Any]:
     """In a pool process: one capture's output into BASE.out and BASE.err; (what went wrong or None, what
     the job returned)."""
     path, base = job

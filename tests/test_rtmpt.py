@@ -128,7 +128,7 @@ def test_polling_interval_byte_is_counted_not_decoded():
     analyzer, sink = run(tunnel_segments())
     [session] = analyzer.sessions
     assert session.to_json_header()["rtmpt"]["poll_intervals"] == {"1": 2, "3": 1}
-    assert session.bytes["s2c"] == len(S0 + S1 + echo(C1) + RESULT)
+    assert session.byte_counts["s2c"] == len(S0 + S1 + echo(C1) + RESULT)
 
 
 def test_message_frame_is_the_segment_that_completed_the_http_body():

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..flows.virtual import Note
 from ..rtmp.vocabulary import Direction
-from .records import WarningRecord
+from .records import Record, WarningRecord
 from .session import FlowSession
 
 
@@ -23,8 +24,8 @@ class CarriedSession(FlowSession):
         for code, severity, frame, message, direction in self._take_notes():
             self.warnings.append(WarningRecord(self.id, code, severity, frame, message, self._dir(direction)))
 
-    def _take_notes(self) -> list[tuple]:
-        notes = self.carrier.notes
+    def _take_notes(self) -> list[Note]:
+        notes: list[Note] = self.carrier.notes
         if not notes:
             return notes
         self.carrier.notes = []
@@ -34,21 +35,21 @@ class CarriedSession(FlowSession):
         """Carriers speak of TCP directions (0/1) or already of "c2s"/"s2c"."""
         return self.direction(direction) if isinstance(direction, int) else direction
 
-    def _noted(self) -> list:
+    def _noted(self) -> list[WarningRecord]:
         return [self.warn(code, severity, frame, message, self._dir(direction))
                 for code, severity, frame, message, direction in self._take_notes()]
 
-    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
+    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list[Record]:
         noted = self._noted()
         records = super().feed(tcp_direction, frame, time, data)
         return noted + records if noted else records
 
-    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
+    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list[Record]:
         noted = self._noted()
         records = super().gap(tcp_direction, frame, time, size)
         return noted + records if noted else records
 
-    def finish(self, reason: str, frame: int | None, time: float | None) -> list:
+    def finish(self, reason: str, frame: int | None, time: float | None) -> list[Record]:
         noted = self._noted()
         records = super().finish(reason, frame, time)
         return noted + records if noted else records
@@ -107,11 +108,11 @@ class RtmfpSession(FlowSession):
                   "RTMFP (UDP): recognised and listed; its sessions are encrypted with keys negotiated in the "
                   "handshake and are not decoded", None)
 
-    def datagram(self, direction: int, payload: bytes, frame: int, time: float, handshake: dict | None) -> None:
+    def datagram(self, direction: int, payload: bytes, frame: int, time: float,
+                 handshake: dict[str, Any] | None) -> None:
         dir = Direction.C2S if direction == 0 else Direction.S2C
-        self._touch(frame, time)
+        self.connection.count(direction, frame, time, len(payload))  # (a pure-Python one: nothing to decode)
         self.packets[dir] += 1
-        self.bytes[dir] += len(payload)
         if handshake is not None:
             self.handshake_seen.append({"dir": dir, "frame": frame, **handshake})
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..flows.events import Held
+
 HANDSHAKE_VERSIONS = frozenset((3, 6, 8, 9))
 C0C1_SIZE = 1537
 DEFAULT_PORTS = frozenset((1935,))
@@ -29,7 +31,7 @@ class FlowDetector:
 
     ports: tuple[int, int]  # port of endpoint 0, port of endpoint 1
     rtmp_ports: frozenset[int]
-    held: list[tuple] = field(default_factory=list)  # ("data"|"gap", direction, frame, time, payload)
+    held: list[Held] = field(default_factory=list)
     first: list[bytes] = field(default_factory=lambda: [b"", b""])  # first bytes per direction
     gapped: list[bool] = field(default_factory=lambda: [False, False])
 

@@ -40,6 +40,7 @@ from typing import Any
 from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
 from ..rtmp.messages import Aggregate, AmfPayload, Control, UserControl
 from ..rtmp.vocabulary import Direction, MessageType
+from .commands import MessageStream, Status
 from .records import MessageRecord, WarningRecord
 from .summary import status_fields
 from .verdict import verdict
@@ -198,12 +199,12 @@ class ExpertChecks:
         self._last_ts: dict[tuple[str, int, int], int] = {}
         self._backwards: dict[tuple[str, int, int], int] = {}
         # flow control: the window each side announced, how far each side's bytes were acknowledged
-        self.window: dict[str, int] = {}
-        self.sent: dict[str, int] = {C2S: 0, S2C: 0}  # end offset of the last message from each side
-        self.acked: dict[str, int] = {C2S: 0, S2C: 0}  # `sent` of a side when the other side last acknowledged
-        self._ack_value: dict[str, int] = {}  # last Acknowledgement value sent by a side
-        self._window_reported: set[str] = set()
-        self.pings: dict[str, list[tuple[int, int, float]]] = {C2S: [], S2C: []}  # (value, frame, time)
+        self.window: dict[Direction, int] = {}
+        self.sent: dict[Direction, int] = {C2S: 0, S2C: 0}  # end offset of the last message from each side
+        self.acked: dict[Direction, int] = {C2S: 0, S2C: 0}  # `sent` of a side when the other last acknowledged
+        self._ack_value: dict[Direction, int] = {}  # last Acknowledgement value sent by a side
+        self._window_reported: set[Direction] = set()
+        self.pings: dict[Direction, list[tuple[int, int, float]]] = {C2S: [], S2C: []}  # (value, frame, time)
         self._reused_seen = 0
         self.stop_seen = False  # deleteStream, closeStream, FCUnpublish, a stop/unpublish status or StreamEOF
         self.request_streams: dict[int, int] = {}  # message index of publish/play -> its message stream
@@ -470,8 +471,9 @@ class ExpertChecks:
                 track.video_codec = codec
             else:
                 track.audio_codec = codec
+        # (is_video, from the message type, and the type of info agree: decode_body parses by type)
         if seq:
-            if is_video:
+            if isinstance(info, VideoInfo):
                 track.video_seq = True
                 if info.width and info.height:
                     track.width, track.height = info.width, info.height
@@ -490,7 +492,7 @@ class ExpertChecks:
         if track.first_ts is None:
             track.first_ts = ts
         track.last_ts = ts
-        if is_video:
+        if isinstance(info, VideoInfo):
             track.video_frames += 1
             if info.width and info.height and track.width is None:
                 track.width, track.height = info.width, info.height
@@ -646,8 +648,8 @@ class ExpertChecks:
                                   f"{SIDE[request.dir]} never got _result or _error; {tail}",
                                   request.dir, request.time))
 
-    def abrupt_end(self) -> tuple[Any, float | None] | None:
-        """(the stream, seconds since its start status) when a started stream ended with the connection
+    def abrupt_end(self) -> tuple[MessageStream, Status] | None:
+        """(the stream, its start status) when a started stream ended with the connection
         (FIN/RST) and neither side stopped it (no deleteStream/closeStream/FCUnpublish, stop status, StreamEOF)."""
         session = self.session
         if session.ended not in ("fin", "rst") or self.stop_seen:

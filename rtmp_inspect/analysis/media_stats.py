@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..rtmp.codec_config import AudioSpecificConfig, OpusHeader
 from ..rtmp.media import (
     AUDIO_FOURCCS,
     VIDEO_FOURCCS,
@@ -314,8 +315,9 @@ def _video_settings(info: VideoInfo) -> dict[str, Any]:
     if cfg is None:
         return out
     profile = getattr(cfg, "profile_name", None)
-    if profile is None and getattr(cfg, "profile", None) is not None:
-        profile = f"profile {cfg.profile}"  # VP8/VP9
+    vp_profile = getattr(cfg, "profile", None)  # VP8/VP9
+    if profile is None and vp_profile is not None:
+        profile = f"profile {vp_profile}"
     level = getattr(cfg, "level_name", None) if hasattr(cfg, "level_name") else getattr(cfg, "level", None)
     out["profile"] = profile if isinstance(profile, str) and profile != "?" else None
     out["level"] = level if isinstance(level, str) and level not in ("?", "") else None
@@ -337,13 +339,13 @@ def _audio_settings(info: AudioInfo) -> dict[str, Any]:
         if info.multichannel is not None and info.multichannel.channel_count is not None:
             out["channels"] = info.multichannel.channel_count
         return out
-    if hasattr(cfg, "audio_object_type"):  # AAC AudioSpecificConfig
+    if isinstance(cfg, AudioSpecificConfig):  # AAC
         out["profile"] = cfg.profile if cfg.profile != "?" else None
         out["sample_rate"] = cfg.sampling_frequency
         if cfg.sbr and cfg.extension_sampling_frequency:
             out["output_sample_rate"] = cfg.extension_sampling_frequency
         out["channels"] = cfg.channels
-    elif hasattr(cfg, "input_sample_rate"):  # Opus
+    elif isinstance(cfg, OpusHeader):
         out["sample_rate"] = cfg.input_sample_rate
         out["channels"] = cfg.channels
     else:  # FLAC
@@ -353,7 +355,7 @@ def _audio_settings(info: AudioInfo) -> dict[str, Any]:
     return out
 
 
-def _metadata_object(payload: AmfPayload) -> dict | None:
+def _metadata_object(payload: AmfPayload) -> dict[str, Any] | None:
     name, args = payload.name, payload.args
     if name == "@setDataFrame":
         if len(args) >= 2 and args[0] == "onMetaData" and isinstance(args[1], dict):
@@ -363,7 +365,7 @@ def _metadata_object(payload: AmfPayload) -> dict | None:
     return None
 
 
-def _scalars(obj: dict) -> dict[str, Any]:
+def _scalars(obj: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in obj.items():
         if len(out) >= MAX_METADATA_KEYS:
@@ -433,7 +435,7 @@ class MediaStream:
         return self.video is not None or self.audio is not None
 
     def track(self, kind: str) -> _Track:
-        track = getattr(self, kind)
+        track: _Track | None = getattr(self, kind)  # self.video or self.audio
         if track is None:
             track = _Track(kind)
             setattr(self, kind, track)
@@ -449,7 +451,9 @@ class MediaStream:
         a_lead = self.audio.clock.lead_change() if self.audio else None
         drift = None if v_lead is None or a_lead is None else v_lead - a_lead
         offset: dict[str, Any] | None = None
-        if self.video and self.audio and self.video.first_ts is not None and self.audio.first_ts is not None:
+        # (last_ts is set whenever first_ts is)
+        if self.video and self.audio and self.video.first_ts is not None and self.audio.first_ts is not None \
+                and self.video.last_ts is not None and self.audio.last_ts is not None:
             offset = {"start": self.video.first_ts - self.audio.first_ts,
                       "end": self.video.last_ts - self.audio.last_ts}
         rtmp_first = [t.first_ts for t in (self.video, self.audio) if t is not None and t.first_ts is not None]
@@ -457,7 +461,8 @@ class MediaStream:
         return {
             "first_time": self.first_time,
             "last_time": self.last_time,
-            "capture_duration_s": None if self.first_time is None else _r(self.last_time - self.first_time, 6),
+            "capture_duration_s": None if self.first_time is None or self.last_time is None
+            else _r(self.last_time - self.first_time, 6),
             "rtmp_first_timestamp": min(rtmp_first) if rtmp_first else None,
             "rtmp_last_timestamp": max(rtmp_last) if rtmp_last else None,
             "rtmp_duration_s": _r((max(rtmp_last) - min(rtmp_first)) / 1000.0, 3) if rtmp_first else None,
@@ -799,7 +804,7 @@ class StreamStatistics:
                                      stream.metadata_time, stream.dir, f"stream {stream.stream_id}: {text}"))
 
     @staticmethod
-    def _check_rate(declared: dict[str, Any], key: str, track: _Track, found: list) -> None:
+    def _check_rate(declared: dict[str, Any], key: str, track: _Track, found: list[tuple[str, Any, Any]]) -> None:
         want = _number(declared.get(key))
         have = track.bitrate_kbps
         if want is None or want <= 0 or have is None or (track.duration_ms or 0) < DATA_RATE_MIN_S * 1000:

@@ -7,18 +7,29 @@ holds nothing, and a whole-document output decides itself what to keep.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, final
 
 from ..capture.segment import TcpSegment
-from ..flows.events import END_EVICTED, FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
+from ..core import DATA, DECODED, ENDED, GAP, MISMATCH, STARTED, UDP, NativeFlow
+from ..flows.events import (
+    END_EVICTED,
+    FlowEnded,
+    FlowEvent,
+    FlowId,
+    FlowStarted,
+    OverlapMismatch,
+    StreamData,
+    StreamGap,
+)
 from ..flows.table import FlowTable
+from ..flows.virtual import UdpKey
 from ..rtmfp import RtmfpDatagram, RtmfpFlowStarted, RtmfpTracker
-from ..rtmpt.carrier import RtmptTunnels
-from ..tls.carrier import open_tls
+from ..rtmpt.carrier import HttpConnection, RtmptTunnels
+from ..tls.carrier import TlsCarrier, open_tls
 from ..tls.keylog import KeyLog
 from .carried import SESSION_CLASSES, RtmfpSession
 from .detect import DEFAULT_PORTS, FlowDetector, Verdict
-from .records import MessageRecord, WarningRecord
+from .records import MessageRecord, Record, WarningRecord
 from .session import FlowSession
 
 # Held bytes after which a recognised flow stops waiting for earlier flows to be decided.
@@ -32,7 +43,7 @@ class Sink(Protocol):
     def flow_finished(self, session: FlowSession) -> None: ...
 
 
-def _first_packet_order(flow_id: Any) -> int | None:
+def _first_packet_order(flow_id: FlowId) -> int | None:
     """Where a flow stands in first-packet order: a TCP flow's id, or for the plaintext of a TLS connection
     the id of the TCP flow that carries it. None for flows that are not ordered (RTMPT tunnels)."""
     if isinstance(flow_id, int):
@@ -42,6 +53,14 @@ def _first_packet_order(flow_id: Any) -> int | None:
     return None
 
 
+def _waiting_order(flow_id: FlowId) -> int:
+    """Where a deferred flow stands in first-packet order: only flows that have a place wait (_must_wait)."""
+    order = _first_packet_order(flow_id)
+    assert order is not None
+    return order
+
+
+@final
 class FinishedSession:
     """What is kept of a finished session for a sink that does not need it any more: its id."""
 
@@ -51,6 +70,7 @@ class FinishedSession:
         self.id = flow_id
 
 
+@final
 class ForeignSession:
     """With --jobs: a session that another process decodes. It holds the session's place (its id, its turn
     among the open sessions) and ignores its bytes."""
@@ -60,10 +80,10 @@ class ForeignSession:
     def __init__(self, flow_id: int) -> None:
         self.id = flow_id
 
-    def feed(self, direction: int, frame: int, time: float, data: bytes) -> tuple:
+    def feed(self, direction: int, frame: int, time: float, data: bytes) -> tuple[()]:
         return ()
 
-    def gap(self, direction: int, frame: int, time: float, size: int) -> tuple:
+    def gap(self, direction: int, frame: int, time: float, size: int) -> tuple[()]:
         return ()
 
     def datagram(self, direction: int, payload: bytes, frame: int, time: float, handshake: Any) -> None:
@@ -82,28 +102,34 @@ class Partition:
 
 
 class Analyzer:
-    """Feed it segments in capture order; it calls the sink as RTMP is decoded.
+    """Feed it segments in capture order (`add`, pure core) or the native engine's batches (`add_native`);
+    it calls the sink as RTMP is decoded.
 
-    `tls_keylog`: the secrets for RTMPS (None: no keys). `partition` (--jobs): decode only its sessions."""
+    `tls_keylog`: the secrets for RTMPS (None: no keys). `partition` (--jobs): decode only its sessions.
+    `engine`: the native engine (core.NativeCaptureReader's) that reads the capture, or None; sessions then
+    decode with the native core, their TCP bytes fed by the engine itself once they are attached to it."""
 
     def __init__(self, sink: Sink, capture_start: float, decode_as: Iterable[int] = (),
-                 tls_keylog: KeyLog | None = None, partition: Partition | None = None) -> None:
+                 tls_keylog: KeyLog | None = None, partition: Partition | None = None,
+                 engine: Any = None) -> None:
         self.sink = sink
+        self.engine = engine
+        self._native_flows: dict[int, NativeFlow] = {}  # engine flow id -> the flow, while open
         # RTMPS and RTMPT: a carrier per TLS / HTTP TCP flow turns its bytes into events of a virtual flow
         # (the plaintext, the joined tunnel) that is detected and decoded below like any TCP flow.
         self.tls_keylog = tls_keylog
-        self._carriers: dict = {}  # TCP flow id -> carrier
+        self._carriers: dict[FlowId, TlsCarrier | HttpConnection] = {}  # TCP flow id -> carrier
         self._rtmpt: RtmptTunnels | None = None  # made on the first RTMPT flow
         self._rtmfp: RtmfpTracker | None = None  # made on the first UDP datagram (see add_udp)
-        self._rtmfp_sessions: dict[tuple, RtmfpSession | ForeignSession] = {}
+        self._rtmfp_sessions: dict[UdpKey, RtmfpSession | ForeignSession] = {}
         self.capture_start = capture_start
         self.rtmp_ports = frozenset(DEFAULT_PORTS | set(decode_as))
         self.table = FlowTable()
-        self._detecting: dict[int, FlowDetector] = {}  # by TCP flow id
-        self._sessions: dict[int, FlowSession] = {}  # by TCP flow id
-        self._undecided_flows: dict = {}  # TCP flow id -> Flow, while detecting
-        self._deferred: set = set()  # recognised as RTMP, waiting for earlier flows to be decided
-        self._finished: list[FlowSession] = []
+        self._detecting: dict[FlowId, FlowDetector] = {}  # by TCP flow id
+        self._sessions: dict[FlowId, FlowSession | ForeignSession] = {}  # by TCP flow id
+        self._undecided_flows: dict[FlowId, Any] = {}  # TCP flow id -> the flow (of any kind), while detecting
+        self._deferred: set[FlowId] = set()  # recognised as RTMP, waiting for earlier flows to be decided
+        self._finished: list[FlowSession | FinishedSession] = []
         self.next_id = 0
         self.tcp_flows = 0
         # --jobs: this process decodes only the sessions its partition owns (see parallel.py). Every process
@@ -113,14 +139,51 @@ class Analyzer:
         self.step = 0
 
     @property
-    def sessions(self) -> list[FlowSession]:
-        """Every RTMP session found so far, by id."""
+    def sessions(self) -> list[FlowSession | FinishedSession]:
+        """Every RTMP session found so far, by id (for a sink that does not keep them, the finished ones as
+        stand-ins)."""
         found = self._finished + [s for s in self._sessions.values() if type(s) is not ForeignSession]
         return sorted(found, key=lambda s: s.id)
 
     def add(self, segment: TcpSegment) -> None:
         for event in self.table.add(segment):
             self._dispatch(event)
+
+    def add_native(self, batch: list[tuple[Any, ...]]) -> None:
+        """A batch of the native engine's events (core: `(kind, steps, ...)`), in capture order. What the
+        pure path learns from the flow table arrives here as the same flow events; the bytes of attached
+        sessions arrive decoded."""
+        flows = self._native_flows
+        for event in batch:
+            kind = event[0]
+            self.step += event[1]  # session-addressing moments the engine handled by itself
+            if kind == DECODED:
+                _, _, flow_id, direction, frame, time, events, late = event
+                session = self._sessions.get(flow_id)
+                self.step += 1
+                if session is not None and type(session) is not ForeignSession:
+                    self._emit(session, session.decoded(direction, frame, time, events, late))
+            elif kind == DATA:
+                _, _, flow_id, direction, frame, time, data, offset = event
+                self._dispatch(StreamData(flows[flow_id], direction, frame, time, data, offset))
+            elif kind == STARTED:
+                _, _, flow_id, a, pa, b, pb, first_frame, first_time = event
+                flow = flows[flow_id] = NativeFlow(flow_id, ((a, pa), (b, pb)), first_frame, first_time)
+                self._dispatch(FlowStarted(flow))
+            elif kind == ENDED:
+                _, _, flow_id, frame, time, reason, summary = event
+                flow = flows.pop(flow_id)
+                flow.end(summary)
+                self._dispatch(FlowEnded(flow, frame, time, reason))
+            elif kind == GAP:
+                _, _, flow_id, direction, frame, time, offset, size = event
+                self._dispatch(StreamGap(flows[flow_id], direction, frame, time, offset, size))
+            elif kind == MISMATCH:
+                _, _, flow_id, direction, frame, offset, size = event
+                self._dispatch(OverlapMismatch(flows[flow_id], direction, frame, offset, size))
+            elif kind == UDP:
+                self.add_udp(*event[2:])
+            # else STEPS: only the count
 
     def add_udp(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int,
                 time: float) -> None:
@@ -161,8 +224,9 @@ class Analyzer:
             self._finish_session(session)
 
     def finish(self) -> None:
-        for event in self.table.flush():
-            self._dispatch(event)
+        if self.engine is None:  # (the engine flushed its flow table with its last batch)
+            for event in self.table.flush():
+                self._dispatch(event)
         if self._rtmfp is not None:
             self._end_rtmfp()
         # Flows still undecided at the end: decide with what was seen.
@@ -171,7 +235,7 @@ class Analyzer:
         for tcp_id in list(self._sessions):
             self._end(tcp_id, "end-of-capture", None, None)
 
-    def _dispatch(self, event) -> None:
+    def _dispatch(self, event: FlowEvent) -> None:
         carrier = self._carriers.get(event.flow.id) if self._carriers else None
         if carrier is not None:
             if type(event) is FlowEnded:
@@ -179,36 +243,37 @@ class Analyzer:
             for inner in carrier.handle(event):
                 self._dispatch(inner)
             return
-        kind = type(event)
-        if kind is StreamData:
+        if type(event) is StreamData:
             tcp_id = event.flow.id
             session = self._sessions.get(tcp_id)
             if session is not None:
                 self.step += 1
-                self._emit(session, session.feed(event.direction, event.frame, event.time, event.data))
+                if type(session) is not ForeignSession:  # (which ignores the bytes: another process has them)
+                    self._emit(session, session.feed(event.direction, event.frame, event.time, event.data))
                 return
             detector = self._detecting.get(tcp_id)
             if detector is not None:
                 if detector.add_data(event.direction, event.frame, event.time, event.data) is not None:
                     self._decide(tcp_id, final=False)
-        elif kind is StreamGap:
+        elif type(event) is StreamGap:
             tcp_id = event.flow.id
             session = self._sessions.get(tcp_id)
             if session is not None:
                 self.step += 1
-                self._emit(session, session.gap(event.direction, event.frame, event.time, event.size))
+                if type(session) is not ForeignSession:
+                    self._emit(session, session.gap(event.direction, event.frame, event.time, event.size))
                 return
             detector = self._detecting.get(tcp_id)
             if detector is not None:
                 if detector.add_gap(event.direction, event.frame, event.time, event.size) is not None:
                     self._decide(tcp_id, final=False)
-        elif kind is FlowStarted:
+        elif type(event) is FlowStarted:
             flow = event.flow
             self.tcp_flows += not getattr(flow, "virtual", False)
             ports = (flow.endpoints[0][1], flow.endpoints[1][1])
             self._detecting[flow.id] = FlowDetector(ports, self.rtmp_ports)
             self._undecided_flows[flow.id] = flow
-        elif kind is OverlapMismatch:
+        elif type(event) is OverlapMismatch:
             session = self._sessions.get(event.flow.id)
             if session is not None:
                 self.step += 1
@@ -218,13 +283,13 @@ class Analyzer:
                                       f"a retransmitted copy of {event.size} bytes at stream offset {event.offset} "
                                       "differs from the first copy (the first copy was used)", dir)
                 self.sink.warning(session, record)
-        elif kind is FlowEnded:
+        elif type(event) is FlowEnded:
             tcp_id = event.flow.id
             if tcp_id in self._detecting:
                 self._decide(tcp_id, final=True)
             self._end(tcp_id, event.reason, event.frame, event.time)
 
-    def _decide(self, tcp_id: int, final: bool) -> None:
+    def _decide(self, tcp_id: FlowId, final: bool) -> None:
         detector = self._detecting[tcp_id]
         verdict = detector.decide(final)
         if verdict is None:
@@ -237,6 +302,8 @@ class Analyzer:
         if not verdict.is_rtmp and forced is not None:
             verdict = Verdict(True, forced)
         if not verdict.is_rtmp:
+            if self.engine is not None and type(tcp_id) is int:
+                self.engine.drop_flow(tcp_id)  # nothing more of it is needed
             self._release_deferred()
             return
         if not final and self._must_wait(tcp_id, detector):
@@ -250,27 +317,41 @@ class Analyzer:
         if not self.owns(self.next_id):
             self._sessions[tcp_id] = ForeignSession(self.next_id)
             self.next_id += 1
+            if self.engine is not None and type(tcp_id) is int:
+                self.engine.foreign(tcp_id)  # the engine counts its steps
             self._release_deferred()
             return
         session_class = SESSION_CLASSES.get(getattr(flow, "protocol", ""), FlowSession)
-        session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake)
+        session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake,
+                                native=self.engine is not None)
         self.next_id += 1
         self._sessions[tcp_id] = session
+        if self.engine is not None and type(tcp_id) is int:
+            # From the engine's next batch on, it feeds the session's decoder itself (until then, this
+            # batch's remaining bytes of the flow come here as data and go through session.feed).
+            self.engine.attach(tcp_id, verdict.client, session.connection)
         self.sink.flow_started(session)
         for warning in session.warnings:
             self.sink.warning(session, warning)
-        for kind, direction, frame, time, payload in detector.held:
-            if kind == "data":
+        for item in detector.held:
+            if item[0] == "data":
+                _, direction, frame, time, payload = item
                 self._emit(session, session.feed(direction, frame, time, payload))
             else:
-                self._emit(session, session.gap(direction, frame, time, payload))
+                _, direction, frame, time, size = item
+                self._emit(session, session.gap(direction, frame, time, size))
         self._release_deferred()
+
+    @property
+    def max_flows(self) -> int:
+        """The bound on TCP connections open at once."""
+        return self.engine.max_flows if self.engine is not None else self.table.max_flows
 
     def owns(self, flow_id: int) -> bool:
         """Whether this process decodes the session with this id (always, without --jobs)."""
         return self.partition is None or self.partition.owns(flow_id)
 
-    def _must_wait(self, tcp_id: Any, detector: FlowDetector) -> bool:
+    def _must_wait(self, tcp_id: FlowId, detector: FlowDetector) -> bool:
         """Flows are numbered in the order of their first packet: a recognised flow waits while an
         earlier one that has sent data is still undecided (a few packets at most; bounded)."""
         key = _first_packet_order(tcp_id)
@@ -284,13 +365,13 @@ class Analyzer:
         return False
 
     def _release_deferred(self) -> None:
-        for tcp_id in sorted(self._deferred, key=_first_packet_order):
+        for tcp_id in sorted(self._deferred, key=_waiting_order):
             if tcp_id in self._deferred and tcp_id in self._detecting \
                     and not self._must_wait(tcp_id, self._detecting[tcp_id]):
                 self._deferred.discard(tcp_id)
                 self._decide(tcp_id, final=False)
 
-    def _open_carrier(self, tcp_id: int, detector: FlowDetector, final: bool) -> bool:
+    def _open_carrier(self, tcp_id: FlowId, detector: FlowDetector, final: bool) -> bool:
         """TLS (RTMPS) or RTMPT HTTP on a TCP flow: hand the flow to a carrier and replay what was held.
         True also while the first bytes are too few to tell (then the flow stays undecided)."""
         flow = self._undecided_flows[tcp_id]
@@ -312,7 +393,7 @@ class Analyzer:
             self._dispatch(inner)
         return True
 
-    def _end(self, tcp_id: int, reason: str, frame: int | None, time: float | None) -> None:
+    def _end(self, tcp_id: FlowId, reason: str, frame: int | None, time: float | None) -> None:
         self._undecided_flows.pop(tcp_id, None)
         session = self._sessions.pop(tcp_id, None)
         if session is None:
@@ -323,7 +404,7 @@ class Analyzer:
         if reason == END_EVICTED:
             self._emit(session, [session.warn(
                 "limit.open-flows", "warning", frame,
-                f"more than {self.table.max_flows} TCP connections open at once: this one, the least recently "
+                f"more than {self.max_flows} TCP connections open at once: this one, the least recently "
                 "active, was let go (any later packets of it start a new flow)", None)])
         self._emit(session, session.finish(reason, frame, time))
         self._finish_session(session)
@@ -337,13 +418,12 @@ class Analyzer:
             # however many flows the capture holds (`sessions` then lists stand-ins with just `id`).
             self._finished.append(FinishedSession(session.id))
 
-    def _emit(self, session: FlowSession, records: list) -> None:
+    def _emit(self, session: FlowSession, records: Iterable[Record]) -> None:
         sink = self.sink
         for record in records:
-            kind = type(record)
-            if kind is MessageRecord:
+            if type(record) is MessageRecord:
                 sink.message(session, record)
-            elif kind is WarningRecord:
+            elif type(record) is WarningRecord:
                 sink.warning(session, record)
             else:  # a HandshakeRecord: for the outputs that show the handshake as it happened
                 handshake = getattr(sink, "handshake", None)

@@ -10,13 +10,14 @@ from typing import Any
 
 from ..findings import check_finding
 from ..rtmp.messages import AmfPayload, type_name
+from ..rtmp.vocabulary import Direction
 
 
 @dataclass(slots=True)
 class MessageRecord:
     flow: int
     index: int
-    dir: str  # "c2s" or "s2c"
+    dir: Direction
     frame: int
     time: float  # seconds since the capture's first packet
     csid: int
@@ -50,7 +51,7 @@ class HandshakeRecord:
 
     flow: int
     part: str  # "C0", "C1", "C2", "S0", "S1", "S2"
-    dir: str
+    dir: Direction
     frame: int
     time: float  # seconds since the capture's first packet
     offset: int  # stream offset of its first byte, in this direction
@@ -86,3 +87,6 @@ class WarningRecord:
         if self.dir is not None:
             out["dir"] = self.dir
         return out
+
+
+Record = MessageRecord | HandshakeRecord | WarningRecord

@@ -4,20 +4,20 @@ the command state, and the records handed to the outputs.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from ..capture.segment import format_endpoint
-from ..rtmp.chunks import ChunkDecoder
+from ..core import connection_decoder
 from ..rtmp.events import (
-    ChunkSizeChanged,
-    Encrypted,
-    HandshakeEcho,
-    HandshakeRandom,
-    HandshakeVersion,
+    CHUNK_SIZE_CHANGED,
+    ENCRYPTED,
+    HANDSHAKE_ECHO,
+    HANDSHAKE_RANDOM,
+    HANDSHAKE_VERSION,
+    MESSAGE,
+    RESYNCHRONISED,
+    VIOLATION,
     Message,
-    Resynchronised,
-    Violation,
 )
 from ..rtmp.handshake import check_handshake
 from ..rtmp.media import parse_video
@@ -26,11 +26,12 @@ from ..rtmp.vocabulary import Direction, MessageType
 from .commands import SessionState
 from .expert import ExpertChecks
 from .media_stats import StreamStatistics
-from .records import HandshakeRecord, MessageRecord, WarningRecord
+from .records import HandshakeRecord, MessageRecord, Record, WarningRecord
 from .summary import summarize
 from .verdict import verdict
 
 C2S, S2C = Direction.C2S, Direction.S2C
+DIRECTIONS = (C2S, S2C)  # by the connection decoder's direction index
 
 # Media configuration messages (AVC/AAC sequence headers and the like: byte 1 is 0) repeat byte for byte in
 # every session of a server and decoding them (SPS parsing) is costly: their decoded payloads (immutable)
@@ -91,7 +92,10 @@ class HandshakeState:
 
 
 class FlowSession:
-    """Decodes both directions of one flow and turns decoder events into records."""
+    """Decodes both directions of one flow and turns decoder events into records.
+
+    The chunk layer is a connection decoder (rtmp.connection's interface) of the core in use (`native`); with
+    the native engine it is fed by the engine itself and the session is handed its events (`decoded`)."""
 
     def __init__(
         self,
@@ -100,6 +104,7 @@ class FlowSession:
         client: int,
         capture_start: float,
         handshake: bool,
+        native: bool = False,
     ) -> None:
         self.id = flow_id
         self.tcp_flow = tcp_flow
@@ -109,19 +114,12 @@ class FlowSession:
         self.client = format_endpoint(*endpoints[client])
         self.server = format_endpoint(*endpoints[1 - client])
         self.server_port = endpoints[1 - client][1]
-        self.decoders = {C2S: ChunkDecoder(handshake), S2C: ChunkDecoder(handshake)}
+        self.connection = connection_decoder(handshake, native)
         self.handshake = HandshakeState()
         self.handshake.in_view = handshake
         self.state = SessionState()
         self.message_count = 0
         self.warnings: list[WarningRecord] = []
-        self.first_frame: int | None = None
-        self.last_frame: int | None = None
-        self.first_time: float | None = None
-        self.last_time: float | None = None
-        self.bytes = {C2S: 0, S2C: 0}
-        # Per direction: (stream offset just past a fed segment, its frame, its time), for the bytes not yet decoded.
-        self._frames: dict[str, deque] = {C2S: deque(), S2C: deque()}
         self.media_messages = {C2S: 0, S2C: 0}
         self._nal_length_sizes: dict[tuple[str, int], int] = {}  # (dir, message stream) -> size, when not 4
         self.chunk_sizes: dict[str, int] = {}
@@ -137,15 +135,31 @@ class FlowSession:
                       "the handshake is not in the capture: decoding from the middle of the session, "
                       "chunk size and header state inferred", None)
 
-    def direction(self, tcp_direction: int) -> str:
+    def direction(self, tcp_direction: int) -> Direction:
         return C2S if tcp_direction == self.client_index else S2C
 
-    def _touch(self, frame: int, time: float) -> None:
-        if self.first_frame is None:
-            self.first_frame = frame
-            self.first_time = time
-        self.last_frame = frame
-        self.last_time = time
+    # What the connection decoder counted: the session's first and last frame and time, bytes per direction.
+    @property
+    def first_frame(self) -> int | None:
+        return self.connection.first_frame  # type: ignore[no-any-return]
+
+    @property
+    def last_frame(self) -> int | None:
+        return self.connection.last_frame  # type: ignore[no-any-return]
+
+    @property
+    def first_time(self) -> float | None:
+        return self.connection.first_time  # type: ignore[no-any-return]
+
+    @property
+    def last_time(self) -> float | None:
+        return self.connection.last_time  # type: ignore[no-any-return]
+
+    @property
+    def byte_counts(self) -> dict[Direction, int]:
+        """TCP payload bytes per direction."""
+        c2s, s2c = self.connection.bytes
+        return {C2S: c2s, S2C: s2c}
 
     def warn(self, code: str, severity: str, frame: int | None, message: str, dir: str | None,
              time: float | None = None) -> WarningRecord:
@@ -153,74 +167,65 @@ class FlowSession:
         self.warnings.append(record)
         return record
 
-    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
-        dir = self.direction(tcp_direction)
-        self._touch(frame, time)
-        self.bytes[dir] += len(data)
-        decoder = self.decoders[dir]
-        start = decoder.received_offset
-        frames = self._frames[dir]
-        frames.append((start + len(data), frame, time))
-        records = self._handle(dir, decoder.receive_data(data), frame, time, start)
-        # Keep only the frames that may still hold the last byte of a message not yet decoded.
-        consumed = decoder.offset
-        while len(frames) > 1 and frames[0][0] <= consumed:
-            frames.popleft()
-        return records
+    def feed(self, tcp_direction: int, frame: int, time: float, data: bytes) -> list[Record]:
+        side = 0 if tcp_direction == self.client_index else 1
+        events, late = self.connection.feed(side, frame, time, data)
+        return self._handle(DIRECTIONS[side], events, frame, time, late)
 
-    def _frame_of(self, dir: str, end_offset: int) -> tuple[int, float] | None:
-        """The frame (and its time) that carried the byte just before `end_offset`, if still known."""
-        for frame_end, frame, time in self._frames[dir]:
-            if frame_end >= end_offset:
-                return frame, time
-        return None
+    def decoded(self, tcp_direction: int, frame: int, time: float, events: list[Any],
+                late: dict[int, tuple[int, float]] | None) -> list[Record]:
+        """What the native engine decoded of one segment (it feeds the connection decoder itself)."""
+        return self._handle(self.direction(tcp_direction), events, frame, time, late)
 
-    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list:
-        dir = self.direction(tcp_direction)
-        self._touch(frame, time)
-        return self._handle(dir, self.decoders[dir].receive_gap(size), frame, time)
+    def gap(self, tcp_direction: int, frame: int, time: float, size: int) -> list[Record]:
+        side = 0 if tcp_direction == self.client_index else 1
+        return self._handle(DIRECTIONS[side], self.connection.gap(side, frame, time, size), frame, time)
 
-    def finish(self, reason: str, frame: int | None, time: float | None) -> list:
+    def finish(self, reason: str, frame: int | None, time: float | None) -> list[Record]:
         self.ended = reason
-        out: list = []
-        for dir, decoder in self.decoders.items():
-            out += self._handle(dir, decoder.finish(), frame or self.last_frame or 0, time or self.last_time or 0)
+        out: list[Record] = []
+        for side, dir in enumerate(DIRECTIONS):
+            out += self._handle(dir, self.connection.finish(side), frame or self.last_frame or 0,
+                                time or self.last_time or 0)
         for observer in self.observers:
             for warning in observer.finish():
                 self.warnings.append(warning)
                 out.append(warning)
         return out
 
-    def _handle(self, dir: str, events: list, frame: int, time: float, feed_start: int | None = None) -> list:
-        out: list = []
+    def _handle(self, dir: Direction, events: list[Any], frame: int, time: float,
+                late: dict[int, tuple[int, float]] | None = None) -> list[Record]:
+        """Records from decoder events (of either core: dispatched on KIND). `late`: for messages whose last
+        byte came in an earlier segment than `frame` (decoded after a resynchronisation), {end offset: (frame,
+        time)} of the segment that carried it."""
+        out: list[Record] = []
         rel_time = round(time - self.capture_start, 6)
         for event in events:
-            kind = type(event)
-            if kind is Message:
+            kind = event.KIND  # most frequent first: messages
+            if kind == MESSAGE:
                 message_frame, message_time = frame, rel_time
-                if feed_start is not None and event.end_offset <= feed_start:
-                    # Decoded late (the decoder had to find its place first): credit the frame that
-                    # really carried the message's last byte, as Wireshark numbers it.
-                    found = self._frame_of(dir, event.end_offset)
-                    if found is not None:
-                        message_frame, message_time = found[0], round(found[1] - self.capture_start, 6)
+                found = None if late is None else late.get(event.end_offset)
+                if found is not None:
+                    # Decoded late: credit the frame that really carried the message's last byte, as
+                    # Wireshark numbers it.
+                    message_frame, message_time = found[0], round(found[1] - self.capture_start, 6)
                 record = self._message(dir, event, message_frame, message_time)
                 out.append(record)
                 for observer in self.observers:
                     for warning in observer.observe(record):
                         self.warnings.append(warning)
                         out.append(warning)
-            elif kind is Violation:
+            elif kind == VIOLATION:
                 out.append(self.warn(event.code, event.severity, frame, event.reason, dir, rel_time))
-            elif kind is ChunkSizeChanged:
+            elif kind == CHUNK_SIZE_CHANGED:
                 self.chunk_sizes[dir] = event.size
-            elif kind is HandshakeVersion:
+            elif kind == HANDSHAKE_VERSION:
                 self.handshake.versions[dir] = event.version
                 self.handshake.frames.setdefault(dir, frame)
                 note = " (RTMPE: encrypted)" if event.version in (6, 8, 9) else ""
                 out.append(self._handshake_record(dir, "0", frame, rel_time, event.offset, 1, b"",
                                                   f"version {event.version}{note}"))
-            elif kind is HandshakeRandom:
+            elif kind == HANDSHAKE_RANDOM:
                 self.handshake.randoms[dir] = event.data
                 self.handshake.times[dir] = event.time
                 field = event.version_field
@@ -228,16 +233,16 @@ class FlowSession:
                     "peer version " + ".".join(str(b) for b in field.to_bytes(4, "big")) + " (digest scheme)"
                 out.append(self._handshake_record(dir, "1", frame, rel_time, event.offset, len(event.data),
                                                   event.data, f"time {event.time}, {scheme}"))
-            elif kind is HandshakeEcho:
+            elif kind == HANDSHAKE_ECHO:
                 self.handshake.echoes[dir] = event.data
                 out.append(self._handshake_record(dir, "2", frame, rel_time, event.offset, len(event.data),
                                                   event.data, f"time {event.time}, time2 {event.time2}"))
-            elif kind is Encrypted:
+            elif kind == ENCRYPTED:
                 self.handshake.encrypted = True
                 out.append(self.warn("handshake.encrypted", "info", frame,
                                      f"RTMPE (handshake version {event.version}): the rest of this direction "
                                      "is encrypted and not decoded", dir, rel_time))
-            elif kind is Resynchronised:
+            elif kind == RESYNCHRONISED:
                 size_note = " (inferred)" if event.chunk_size_inferred else ""
                 out.append(self.warn("chunk.resynchronised", "info", frame,
                                      f"found chunk boundaries at stream offset {event.offset} after skipping "
@@ -245,12 +250,12 @@ class FlowSession:
                                      dir, rel_time))
         return out
 
-    def _handshake_record(self, dir: str, number: str, frame: int, time: float, offset: int, length: int,
+    def _handshake_record(self, dir: Direction, number: str, frame: int, time: float, offset: int, length: int,
                           data: bytes, summary: str) -> HandshakeRecord:
         part = ("C" if dir == C2S else "S") + number
         return HandshakeRecord(self.id, part, dir, frame, time, offset, length, summary, data)
 
-    def _message(self, dir: str, message: Message, frame: int, time: float) -> MessageRecord:
+    def _message(self, dir: Direction, message: Message, frame: int, time: float) -> MessageRecord:
         type_id = message.type_id
         body = message.body
         index = self.message_count
@@ -326,9 +331,9 @@ class FlowSession:
             "last_frame": self.last_frame,
             "start": None if self.first_time is None else round(self.first_time - self.capture_start, 6),
             "end": None if self.last_time is None else round(self.last_time - self.capture_start, 6),
-            "bytes": dict(self.bytes),
+            "bytes": self.byte_counts,
             "message_count": self.message_count,
-            "chunk_size": {d: self.decoders[d].chunk_size for d in (C2S, S2C)},
+            "chunk_size": {dir: self.connection.chunk_size(side) for side, dir in enumerate(DIRECTIONS)},
             "ended": self.ended,
             "session": self.state.to_json(),
             "streams": [s.to_json() for s in sorted(self.state.streams.values(), key=lambda s: s.stream_id)],

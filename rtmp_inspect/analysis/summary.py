@@ -5,7 +5,7 @@ They hold raw strings from the capture: text outputs escape them (textsafe.escap
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 
@@ -60,6 +60,10 @@ def status_fields(value: Any) -> tuple[str | None, str | None, str | None]:
     return None, None, None
 
 
+class _Summarised(Protocol):
+    def summary(self) -> str: ...
+
+
 def summarize(type_id: int, payload: Any) -> str:
     if isinstance(payload, Control):
         return f"{_CONTROL_TITLES.get(type_id, payload.name)} {payload.summary()}"
@@ -71,7 +75,8 @@ def summarize(type_id: int, payload: Any) -> str:
         return payload.summary()
     if payload is None:
         return f"type {type_id}"
-    return payload.summary()
+    media: _Summarised = payload  # audio or video (rtmp.media): the rest decode_body makes
+    return media.summary()
 
 
 def _summarize_amf(payload: AmfPayload) -> str:

@@ -21,13 +21,14 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from ..rtmp.media import VideoInfo, is_keyframe, is_sequence_header
 from ..rtmp.messages import AmfPayload, decode_body, type_name
 from ..rtmp.vocabulary import COMMANDS, PROTOCOL_CONTROL, MessageType
 from ..rtmp.vocabulary import DATA as DATA_TYPES
 from .records import HandshakeRecord, MessageRecord, WarningRecord
+from .session import FlowSession
 
 # Row kinds (the `kind` column).
 CONTROL, USER_CONTROL, COMMAND, DATA, AUDIO, VIDEO, OTHER, WARNING, HANDSHAKE = range(9)
@@ -77,11 +78,11 @@ class FlowInfo:
     capture: int
     path: str | None
     local_id: int
-    session: Any  # the FlowSession (its state holds the commands and their answers)
+    session: FlowSession  # its state holds the commands and their answers
     messages: int = 0
     warnings: int = 0
     finished: bool = False
-    rows: array = field(default_factory=lambda: array("I"))  # message index -> row
+    rows: array[int] = field(default_factory=lambda: array("I"))  # message index -> row
 
     @property
     def client(self) -> str:
@@ -223,11 +224,11 @@ def parse_query(query: str, flow: int | None = None) -> Filter:
                   frozenset(type_ids) if type_ids is not None else None, command, stream_id, direction, text)
 
 
-class Timeline(Sequence):
+class Timeline(Sequence[Row]):
     """Rows of every flow, in the order the analysis produced them; a `Sequence` over the rows the
     current filter selects (all of them without a filter)."""
 
-    def __init__(self, body_loader: Callable[[FlowInfo, int], Any] | None = None,
+    def __init__(self, body_loader: Callable[[FlowInfo, int], bytes | dict[int, bytes] | None] | None = None,
                  body_cache_bytes: int = BODY_CACHE_BYTES) -> None:
         self.frame = array("I")
         self.time = array("d")
@@ -266,7 +267,7 @@ class Timeline(Sequence):
         self._body_lock = threading.Lock()
         # The view.
         self._filter = Filter()
-        self._view: array | None = None  # None: every row
+        self._view: array[int] | None = None  # None: every row
         self._scanned = 0  # rows the view has looked at
         self.finished = False
 
@@ -412,7 +413,13 @@ class Timeline(Sequence):
         self._catch_up()
         return len(self._view)
 
-    def __getitem__(self, pos):  # type: ignore[override]
+    @overload
+    def __getitem__(self, pos: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, pos: slice) -> list[Row]: ...
+
+    def __getitem__(self, pos: int | slice) -> Row | list[Row]:
         if isinstance(pos, slice):
             return [self[i] for i in range(*pos.indices(len(self)))]
         return self.row(self.row_at(pos))
@@ -515,7 +522,7 @@ class Timeline(Sequence):
 
     # -- jumps ----------------------------------------------------------------------------------
 
-    def _next_in(self, rows: array, pos: int | None, forward: bool) -> int | None:
+    def _next_in(self, rows: array[int], pos: int | None, forward: bool) -> int | None:
         """The view position of the first row of `rows` after (or before) view position `pos`."""
         if len(self) == 0:
             return None

@@ -11,7 +11,7 @@ The line holds raw strings from the capture: escape it (textsafe.escape) before 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from ..rtmp.vocabulary import Direction
 
@@ -64,7 +64,12 @@ def _stream_label(role: str, app: str | None, name: str | None) -> str:
     return f"{role} {app.rstrip('/')}/{name}"
 
 
-def _flow_duration(session: Any) -> float | None:
+class _Timed(Protocol):
+    first_time: float | None
+    last_time: float | None
+
+
+def _flow_duration(session: _Timed) -> float | None:
     if session.first_time is None or session.last_time is None:
         return None
     return session.last_time - session.first_time
@@ -103,7 +108,7 @@ def _stream_verdict(session: Any, stream: Any, expert: Any) -> str:
         status = f"no start status ({', '.join(other)})" if other else \
             f"no answer from the server before {_ended_text(session)}"
     parts = [f"{label}: {status}"]
-    if has_media:
+    if has_media and track is not None:
         duration = track.duration_ms
         parts.append(_seconds(None if duration is None else duration / 1000))
         parts.append(media_text(track))
@@ -140,7 +145,8 @@ def _connect_verdict(session: Any, expert: Any) -> str:
 
 def verdict(session: Any) -> str:
     """One line saying what the session did and whether it worked."""
-    undecoded = getattr(session, "undecoded_reason", None)  # RTMPS without keys, RTMFP: said by their sessions
+    # RTMPS without keys, RTMFP: said by their sessions
+    undecoded: str | None = getattr(session, "undecoded_reason", None)
     if undecoded:
         return undecoded
     if session.handshake.encrypted:

@@ -67,7 +67,8 @@ _MAX_EXT_HEADERS = 16
 # --------------------------------------------------------------------------- TCP
 
 
-def _tcp(data, off, end, ip_end, src, dst, frame, time):
+def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, frame: int,
+         time: float) -> TcpSegment | None:
     """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end)."""
     if end - off < 20:
         return None
@@ -90,7 +91,7 @@ def _tcp(data, off, end, ip_end, src, dst, frame, time):
 # --------------------------------------------------------------------------- UDP / GTP-U
 
 
-def _gtpu(data, off, end, lim, frame, time, depth):
+def _gtpu(data: bytes, off: int, end: int, lim: int, frame: int, time: float, depth: int) -> TcpSegment | None:
     """GTPv1-U G-PDU at ``off`` (UDP payload); decode the tunnelled IP packet."""
     if end - off < 8:
         return None
@@ -147,7 +148,8 @@ def udp_hook() -> Callable[[bytes, int, bytes, int, bytes, int, float], None] | 
     return getattr(_udp_local, "hook", None)
 
 
-def _udp(data, off, end, lim, frame, time, depth, src=b"", dst=b""):
+def _udp(data: bytes, off: int, end: int, lim: int, frame: int, time: float, depth: int, src: bytes = b"",
+         dst: bytes = b"") -> TcpSegment | None:
     if depth >= _MAX_TUNNEL_DEPTH or end - off < 8:
         return None
     sport, dport, ulen = _UDP(data, off)
@@ -165,7 +167,8 @@ def _udp(data, off, end, lim, frame, time, depth, src=b"", dst=b""):
 # --------------------------------------------------------------------------- IP
 
 
-def _ipv4(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
+def _ipv4(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _NO_LIMIT,
+          depth: int = 0) -> TcpSegment | None:
     if end - off < 20:
         return None
     vihl, total, frag, proto = _IP4(data, off)
@@ -195,7 +198,8 @@ def _ipv4(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
     return None
 
 
-def _ipv6(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
+def _ipv6(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _NO_LIMIT,
+          depth: int = 0) -> TcpSegment | None:
     if end - off < 40:
         return None
     plen, nxt = _IP6(data, off)
@@ -234,7 +238,7 @@ def _ipv6(data, off, end, frame, time, lim=_NO_LIMIT, depth=0):
     return None
 
 
-def _ip_any(data, off, end, frame, time):
+def _ip_any(data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if off >= end:
         return None
     version = data[off] >> 4
@@ -245,18 +249,18 @@ def _ip_any(data, off, end, frame, time):
     return None
 
 
-def _raw_ipv4(data, start, end, frame, time):
+def _raw_ipv4(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     return _ipv4(data, start, end, frame, time)
 
 
-def _raw_ipv6(data, start, end, frame, time):
+def _raw_ipv6(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     return _ipv6(data, start, end, frame, time)
 
 
 # --------------------------------------------------------------------------- link layers
 
 
-def _ethertype(etype, data, off, end, frame, time):
+def _ethertype(etype: int, data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
     """Dispatch on an EtherType, peeling VLAN tags, MPLS labels and PPPoE."""
     for _ in range(8):
         if etype == ETH_IPV4:
@@ -292,7 +296,7 @@ def _ethertype(etype, data, off, end, frame, time):
     return None
 
 
-def _ethernet(data, start, end, frame, time):
+def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if end - start < 14:
         return None
     etype = (data[start + 12] << 8) | data[start + 13]
@@ -326,19 +330,19 @@ def _ethernet(data, start, end, frame, time):
     return _ethertype(etype, data, start + 14, end, frame, time)
 
 
-def _linux_sll(data, start, end, frame, time):
+def _linux_sll(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if end - start < 16:
         return None
     return _ethertype((data[start + 14] << 8) | data[start + 15], data, start + 16, end, frame, time)
 
 
-def _linux_sll2(data, start, end, frame, time):
+def _linux_sll2(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if end - start < 20:
         return None
     return _ethertype((data[start] << 8) | data[start + 1], data, start + 20, end, frame, time)
 
 
-def _family(family, data, off, end, frame, time):
+def _family(family: int, data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if family == _AF_INET:
         return _ipv4(data, off, end, frame, time)
     if family in _AF_INET6:
@@ -346,7 +350,7 @@ def _family(family, data, off, end, frame, time):
     return None
 
 
-def _bsd_null(data, start, end, frame, time):
+def _bsd_null(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     """DLT_NULL: the family is in the capturing host's byte order."""
     if end - start < 4:
         return None
@@ -356,7 +360,7 @@ def _bsd_null(data, start, end, frame, time):
     return _family(family, data, start + 4, end, frame, time)
 
 
-def _openbsd_loop(data, start, end, frame, time):
+def _openbsd_loop(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
     if end - start < 4:
         return None
     return _family(_U32_BE(data, start)[0], data, start + 4, end, frame, time)

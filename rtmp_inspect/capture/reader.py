@@ -35,7 +35,8 @@ import stat
 import struct
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO, Protocol
 
 from .layers import decoder_for
 from .segment import TcpSegment
@@ -69,15 +70,24 @@ class CaptureError(Exception):
 # --------------------------------------------------------------------------- byte sources
 
 
+class ByteSource(Protocol):
+    """Where a capture's bytes come from: a chunk per ``read()``, ``b""`` at the end."""
+
+    def read(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class _FileSource:
     """Chunks of a file or of stdin.  A read error after the start ends the input with a warning."""
 
-    def __init__(self, stream, close: bool, name: str, warnings: list[str]) -> None:
+    def __init__(self, stream: BinaryIO, close: bool, name: str, warnings: list[str]) -> None:
         self._stream = stream
         self._close = close
         self._name = name
         self._warnings = warnings
-        self._read = getattr(stream, "read1", None) or stream.read  # a pipe: hand on what has arrived
+        # a pipe: hand on what has arrived
+        self._read: Callable[[int], bytes] = getattr(stream, "read1", None) or stream.read
         self._offset = 0
         self.read_size = CHUNK
 
@@ -113,7 +123,7 @@ class _FileSource:
 class _GzipSource:
     """Gunzips another source chunk by chunk (multi-member files included)."""
 
-    def __init__(self, inner, first: bytes, name: str, warnings: list[str]) -> None:
+    def __init__(self, inner: ByteSource, first: bytes, name: str, warnings: list[str]) -> None:
         self._inner = inner
         self._pending = first
         self._name = name
@@ -172,7 +182,7 @@ class _GzipSource:
         self._inner.close()
 
 
-def _open_source(path: str, warnings: list[str]):
+def _open_source(path: str, warnings: list[str]) -> tuple[ByteSource, str]:
     if path == "-":
         return _FileSource(sys.stdin.buffer, False, "stdin", warnings), "stdin"
     try:
@@ -206,6 +216,25 @@ class _Interface:
         self.offset = offset
 
 
+class _Section:
+    """A pcapng section being read: its byte order, the structs that read its blocks, its interfaces."""
+
+    __slots__ = ("order", "block_hdr", "epb_hdr", "epb_full", "u32", "interfaces", "bad_interfaces")
+
+    def __init__(self, order: str) -> None:
+        self.order = order
+        self.block_hdr = struct.Struct(order + "II").unpack_from  # type, length
+        self.epb_hdr = struct.Struct(order + "IIIII").unpack_from  # interface, timestamp, lengths
+        self.epb_full = struct.Struct(order + "IIIIIII").unpack_from  # both, for the fast path
+        self.u32 = struct.Struct(order + "I").unpack_from
+        self.interfaces: list[_Interface] = []
+        self.bad_interfaces: set[int] = set()  # interface ids already warned about
+
+
+class _EndOfCapture(Exception):
+    """Reading a pcapng file ends here (at the end of the input or at damage, whose warning is recorded)."""
+
+
 class CaptureReader:
     """A capture being read.  ``segments()`` is a single pass over the file.
 
@@ -215,7 +244,13 @@ class CaptureReader:
     (link type of each interface met, in order), ``name`` (path or "stdin").
     """
 
-    def __init__(self, source, name: str, warnings: list[str]) -> None:
+    # Set when the file's header has been read (_open_pcap, _open_pcapng) and as a pcapng file is read.
+    _pcap: tuple[str, int, int, _Interface]  # byte order, fraction units per second, record header length
+    _order: str
+    _section: _Section
+    _last_time: float  # of the last packet with a timestamp, for simple packet blocks
+
+    def __init__(self, source: ByteSource, name: str, warnings: list[str]) -> None:
         self.name = name
         self.format: str = ""
         self.packets = 0
@@ -249,7 +284,7 @@ class CaptureReader:
             have += len(chunk)
         return b"".join(parts)
 
-    def _take(self, buf: bytes, pos: int, need: int):
+    def _take(self, buf: bytes, pos: int, need: int) -> tuple[bytes, bytes, int]:
         """For a record that runs past the end of ``buf``: (its ``need`` bytes, buffer, position after it).
 
         Only the straddling record is copied (the next chunk is not joined onto the
@@ -258,7 +293,7 @@ class CaptureReader:
         have = len(buf) - pos
         if have >= need:
             return buf[pos : pos + need], buf, pos + need
-        parts = [memoryview(buf)[pos:]] if have > 0 else []
+        parts: list[bytes | memoryview] = [memoryview(buf)[pos:]] if have > 0 else []
         read = self._src.read
         while True:
             chunk = read()
@@ -272,7 +307,7 @@ class CaptureReader:
             parts.append(chunk)
             have += size
 
-    def _discard(self, buf: bytes, pos: int, count: int):
+    def _discard(self, buf: bytes, pos: int, count: int) -> tuple[bytes, int] | None:
         """Skip ``count`` bytes without holding them; returns (buf, pos) or None at end of input."""
         avail = len(buf) - pos
         if avail >= count:
@@ -310,7 +345,7 @@ class CaptureReader:
     def __enter__(self) -> CaptureReader:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ opening
@@ -424,23 +459,20 @@ class CaptureReader:
             self.close()
 
     def _pcapng_segments(self) -> Iterator[TcpSegment]:
-        take = self._take
         buf, pos = self._buf, self._pos
         size = len(buf)
         self._buf = b""
-        order = self._order
-        block_hdr = struct.Struct(order + "II").unpack_from
-        epb_hdr = struct.Struct(order + "IIIII").unpack_from
-        u32 = struct.Struct(order + "I").unpack_from
-        interfaces: list[_Interface] = []
-        bad_iface_warned: set[int] = set()
+        section = self._section = _Section(self._order)
+        # The fast path's state in locals; the general steps keep theirs on the reader (self.packets, the
+        # frame count; self._last_time; self._section), copied back here after each of them.
+        epb_full, u32, interfaces = section.epb_full, section.u32, section.interfaces
         frame = 0
         last_time = 0.0
-        epb_full = struct.Struct(order + "IIIIIII").unpack_from
         try:
             while True:
                 if size - pos >= 28:
-                    # Fast path: a well-formed enhanced packet block wholly inside the buffer.
+                    # Fast path: a well-formed enhanced packet block wholly inside the buffer (nearly every
+                    # block of a capture), decoded here without a call.
                     btype, blen, ifid, ts_hi, ts_lo, caplen, _origlen = epb_full(buf, pos)
                     end = pos + blen
                     if (
@@ -470,135 +502,179 @@ class CaptureReader:
                             if seg is not None:
                                 yield seg
                         continue
-                # General path.  The block's first 8 bytes (12 for a section header, to see its
-                # byte-order magic):
-                if size - pos >= 12:
-                    head, hpos = buf, pos
-                else:
-                    head, buf, pos = take(buf, pos, 12)
-                    size = len(buf)
-                    hpos = 0
-                    if len(head) < 8:
-                        if head:
-                            self._truncated_block(frame)
-                        break
-                    if len(head) < 12:  # the input ends inside this block (shorter than 12 bytes)
-                        btype = block_hdr(head, 0)[0]
-                        if btype in (_EPB, _SPB, _PB):
-                            self._truncated(frame + 1)
-                        else:
-                            self._truncated_block(frame)
-                        break
-                btype, blen = block_hdr(head, hpos)
-                if btype == _PCAPNG_SHB:  # new section: byte order and interfaces start afresh
-                    err, order, blen = _check_shb(head, hpos)
-                    if err:
-                        self._corrupt(f"{err} after packet {frame}")
-                        break
-                    block_hdr = struct.Struct(order + "II").unpack_from
-                    epb_hdr = struct.Struct(order + "IIIII").unpack_from
-                    u32 = struct.Struct(order + "I").unpack_from
-                    epb_full = struct.Struct(order + "IIIIIII").unpack_from
-                    interfaces = []
-                    bad_iface_warned = set()
-                elif blen < 12 or blen & 3 or blen > MAX_BLOCK or blen < _MIN_BLOCK.get(btype, 12):
-                    self._corrupt(f"pcapng block after packet {frame} has an impossible length {blen}")
-                    break
-                if btype not in _KEPT_BLOCKS and btype != _PCAPNG_SHB:
-                    # A block we have no use for: stream past it (never holding it), then check its
-                    # trailing length.  ``head`` holds its first 12 bytes.
-                    if head is buf:
-                        pos += 12
-                    if blen == 12:
-                        tail = head[hpos + 8 : hpos + 12]
-                    else:
-                        skipped = self._discard(buf, pos, blen - 16)
-                        if skipped is None:
-                            self._truncated_block(frame)
-                            break
-                        buf, pos = skipped
-                        tail, buf, pos = take(buf, pos, 4)
-                        size = len(buf)
-                        if len(tail) < 4:
-                            self._truncated_block(frame)
-                            break
-                    if u32(tail, 0)[0] != blen:
-                        self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
-                        break
-                    continue
-                if head is not buf:  # the block straddles a read boundary: gather the rest of it
-                    rest, buf, pos = take(buf, pos, blen - 12)
-                    size = len(buf)
-                    data = head + rest
-                    start = 0
-                else:
-                    start = pos
-                    pos += blen
-                    data = buf
-                    if pos > size:
-                        data, buf, pos = take(buf, start, blen)
-                        size = len(buf)
-                        start = 0
-                if len(data) - start < blen:
-                    if btype in (_EPB, _SPB, _PB):
-                        self._truncated(frame + 1)
-                    else:
-                        self._truncated_block(frame)
-                    break
-                # data[start : start + blen] is the whole block
-                if u32(data, start + blen - 4)[0] != blen:
-                    self._corrupt(f"pcapng block after packet {frame} is corrupt (its length fields differ)")
-                    break
-
-                if btype == _EPB or btype == _PB:
-                    if btype == _EPB:
-                        ifid, ts_hi, ts_lo, caplen, _origlen = epb_hdr(data, start + 8)
-                    else:
-                        ifid_drops, ts_hi, ts_lo, caplen, _origlen = epb_hdr(data, start + 8)
-                        ifid = (ifid_drops >> 16) if order == ">" else (ifid_drops & 0xFFFF)
-                    if caplen > MAX_PACKET or caplen > blen - 32:
-                        self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes in a {blen}-byte block")
-                        break
-                    frame += 1
-                    self.packets = frame
-                    if ifid >= len(interfaces):
-                        self._bad_interface(ifid, frame, bad_iface_warned)
-                        continue
-                    iface = interfaces[ifid]
-                    time = ((ts_hi << 32) | ts_lo) / iface.units
-                    if iface.offset:
-                        time += iface.offset
-                    last_time = time
-                    if frame == 1:
-                        self.start = time
-                    decode = iface.decode
-                    if decode is not None:
-                        seg = decode(data, start + 28, start + 28 + caplen, frame, time)
-                        if seg is not None:
-                            yield seg
-                elif btype == _SPB:
-                    origlen = u32(data, start + 8)[0]
-                    caplen = min(origlen, blen - 16, MAX_PACKET)
-                    frame += 1
-                    self.packets = frame
-                    if not interfaces:
-                        self._bad_interface(0, frame, bad_iface_warned)
-                        continue
-                    if frame == 1:
-                        self.start = last_time
-                    decode = interfaces[0].decode
-                    if decode is not None:  # no timestamp in a simple packet block: reuse the last one
-                        seg = decode(data, start + 12, start + 12 + caplen, frame, last_time)
-                        if seg is not None:
-                            yield seg
-                elif btype == _IDB:
-                    iface = _parse_idb(data, start, blen, order)
-                    interfaces.append(iface)
-                    self.link_types.append(iface.link_type)
-                    if iface.decode is None:
-                        self._warn_link_type(iface.link_type, f"interface {len(interfaces) - 1}")
+                # General path: any block, one step at a time.
+                self._last_time = last_time
+                seg, buf, pos = self._pcapng_block(buf, pos)
+                size = len(buf)
+                frame = self.packets
+                last_time = self._last_time
+                section = self._section
+                epb_full, u32, interfaces = section.epb_full, section.u32, section.interfaces
+                if seg is not None:
+                    yield seg
+        except _EndOfCapture:
+            pass
         finally:
             self.close()
+
+    # The general path's steps. Each one that finds the input ending, or damage, records the warning and
+    # raises _EndOfCapture: reading ends there, every packet before it kept.
+
+    def _pcapng_block(self, buf: bytes, pos: int) -> tuple[TcpSegment | None, bytes, int]:
+        """Read the block at ``pos``: (the TCP segment of its packet or None, buffer, position after it)."""
+        head, hpos, buf, pos = self._block_start(buf, pos)
+        btype, blen = self._section.block_hdr(head, hpos)
+        if btype == _PCAPNG_SHB:
+            blen = self._start_section(head, hpos)
+        elif blen < 12 or blen & 3 or blen > MAX_BLOCK or blen < _MIN_BLOCK.get(btype, 12):
+            self._corrupt(f"pcapng block after packet {self.packets} has an impossible length {blen}")
+            raise _EndOfCapture
+        if btype not in _KEPT_BLOCKS and btype != _PCAPNG_SHB:
+            buf, pos = self._skip_block(head, hpos, buf, pos, blen)
+            return None, buf, pos
+        data, start, buf, pos = self._whole_block(btype, head, buf, pos, blen)
+        seg = None
+        if btype == _EPB or btype == _PB:
+            seg = self._packet_block(btype, data, start, blen)
+        elif btype == _SPB:
+            seg = self._simple_packet_block(data, start, blen)
+        elif btype == _IDB:
+            self._interface_block(data, start, blen)
+        return seg, buf, pos
+
+    def _block_start(self, buf: bytes, pos: int) -> tuple[bytes, int, bytes, int]:
+        """The block's first 12 bytes, enough for its type, length and (for a section header) its byte-order
+        magic: (``head``, their position in it, buffer, position). ``head`` is ``buf`` itself when they are in
+        it (the position is then still the block's); else a copy, the position just past them."""
+        if len(buf) - pos >= 12:
+            return buf, pos, buf, pos
+        head, buf, pos = self._take(buf, pos, 12)
+        frame = self.packets
+        if len(head) < 8:
+            if head:
+                self._truncated_block(frame)
+            raise _EndOfCapture
+        if len(head) < 12:  # the input ends inside this block (shorter than 12 bytes)
+            btype = self._section.block_hdr(head, 0)[0]
+            if btype in (_EPB, _SPB, _PB):
+                self._truncated(frame + 1)
+            else:
+                self._truncated_block(frame)
+            raise _EndOfCapture
+        return head, 0, buf, pos
+
+    def _start_section(self, head: bytes, hpos: int) -> int:
+        """A section header block: byte order and interfaces start afresh. Its length."""
+        err, order, blen = _check_shb(head, hpos)
+        if err:
+            self._corrupt(f"{err} after packet {self.packets}")
+            raise _EndOfCapture
+        self._section = _Section(order)
+        return blen
+
+    def _skip_block(self, head: bytes, hpos: int, buf: bytes, pos: int, blen: int) -> tuple[bytes, int]:
+        """A block we have no use for: stream past it (never holding it), then check its trailing length.
+        ``head`` holds its first 12 bytes. (buffer, position after the block)."""
+        if head is buf:
+            pos += 12
+        if blen == 12:
+            tail = head[hpos + 8 : hpos + 12]
+        else:
+            skipped = self._discard(buf, pos, blen - 16)
+            if skipped is None:
+                self._truncated_block(self.packets)
+                raise _EndOfCapture
+            buf, pos = skipped
+            tail, buf, pos = self._take(buf, pos, 4)
+            if len(tail) < 4:
+                self._truncated_block(self.packets)
+                raise _EndOfCapture
+        if self._section.u32(tail, 0)[0] != blen:
+            self._corrupt(f"pcapng block after packet {self.packets} is corrupt (its length fields differ)")
+            raise _EndOfCapture
+        return buf, pos
+
+    def _whole_block(self, btype: int, head: bytes, buf: bytes, pos: int, blen: int) -> tuple[bytes, int, bytes, int]:
+        """The whole block, checked: (``data``, where the block starts in it, buffer, position after the block).
+        A block that straddles a read boundary is gathered into a copy of its own."""
+        if head is not buf:  # the block straddles a read boundary: gather the rest of it
+            rest, buf, pos = self._take(buf, pos, blen - 12)
+            data = head + rest
+            start = 0
+        else:
+            start = pos
+            pos += blen
+            data = buf
+            if pos > len(buf):
+                data, buf, pos = self._take(buf, start, blen)
+                start = 0
+        if len(data) - start < blen:
+            if btype in (_EPB, _SPB, _PB):
+                self._truncated(self.packets + 1)
+            else:
+                self._truncated_block(self.packets)
+            raise _EndOfCapture
+        if self._section.u32(data, start + blen - 4)[0] != blen:
+            self._corrupt(f"pcapng block after packet {self.packets} is corrupt (its length fields differ)")
+            raise _EndOfCapture
+        return data, start, buf, pos
+
+    def _packet_block(self, btype: int, data: bytes, start: int, blen: int) -> TcpSegment | None:
+        """An enhanced packet block (one the fast path did not take) or an obsolete packet block."""
+        section = self._section
+        ifid: int
+        if btype == _EPB:
+            ifid, ts_hi, ts_lo, caplen, _origlen = section.epb_hdr(data, start + 8)
+        else:
+            ifid_drops, ts_hi, ts_lo, caplen, _origlen = section.epb_hdr(data, start + 8)
+            ifid = (ifid_drops >> 16) if section.order == ">" else (ifid_drops & 0xFFFF)
+        frame = self.packets
+        if caplen > MAX_PACKET or caplen > blen - 32:
+            self._corrupt(f"packet {frame + 1} claims {caplen} captured bytes in a {blen}-byte block")
+            raise _EndOfCapture
+        frame += 1
+        self.packets = frame
+        interfaces = section.interfaces
+        if ifid >= len(interfaces):
+            self._bad_interface(ifid, frame, section.bad_interfaces)
+            return None
+        iface = interfaces[ifid]
+        time = ((ts_hi << 32) | ts_lo) / iface.units
+        if iface.offset:
+            time += iface.offset
+        self._last_time = time
+        if frame == 1:
+            self.start = time
+        decode = iface.decode
+        if decode is None:
+            return None
+        return decode(data, start + 28, start + 28 + caplen, frame, time)
+
+    def _simple_packet_block(self, data: bytes, start: int, blen: int) -> TcpSegment | None:
+        """A simple packet block: interface 0, and no timestamp (the last one is reused)."""
+        origlen = self._section.u32(data, start + 8)[0]
+        caplen = min(origlen, blen - 16, MAX_PACKET)
+        frame = self.packets = self.packets + 1
+        interfaces = self._section.interfaces
+        if not interfaces:
+            self._bad_interface(0, frame, self._section.bad_interfaces)
+            return None
+        last_time = self._last_time
+        if frame == 1:
+            self.start = last_time
+        decode = interfaces[0].decode
+        if decode is None:
+            return None
+        return decode(data, start + 12, start + 12 + caplen, frame, last_time)
+
+    def _interface_block(self, data: bytes, start: int, blen: int) -> None:
+        """An interface description block: the section's next interface."""
+        iface = _parse_idb(data, start, blen, self._section.order)
+        interfaces = self._section.interfaces
+        interfaces.append(iface)
+        self.link_types.append(iface.link_type)
+        if iface.decode is None:
+            self._warn_link_type(iface.link_type, f"interface {len(interfaces) - 1}")
 
     def _truncated_block(self, frame: int) -> None:
         self.warnings.append(
@@ -613,7 +689,7 @@ class CaptureReader:
                                  "describe: such packets are skipped")
 
 
-def _check_shb(buf: bytes, pos: int):
+def _check_shb(buf: bytes, pos: int) -> tuple[str | None, str, int]:
     """Validate a section header block's start: (error or None, byte order, block length)."""
     if len(buf) - pos < 12:
         return "pcapng section header block is truncated", "<", 0

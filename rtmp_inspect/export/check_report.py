@@ -5,6 +5,7 @@ Every string from the capture is escaped (textsafe.escape): the report goes to t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..analysis.verdict import verdict
@@ -29,7 +30,7 @@ class CheckSink:
         pass
 
 
-def check_report(path: str, sessions: list, capture_warnings: list[str] = ()) -> tuple[str, int]:
+def check_report(path: str, sessions: list[Any], capture_warnings: Sequence[str] = ()) -> tuple[str, int]:
     """The text `--check` prints for one capture (every capture string escaped) and its error count."""
     counts = dict.fromkeys(SEVERITY_ORDER, 0)
     parts = [check_head(path, capture_warnings)]
@@ -42,7 +43,7 @@ def check_report(path: str, sessions: list, capture_warnings: list[str] = ()) ->
     return "".join(parts), counts["error"]
 
 
-def check_head(path: str, capture_warnings: list[str] = ()) -> str:
+def check_head(path: str, capture_warnings: Sequence[str] = ()) -> str:
     lines = [f"{escape(path)}:"]
     for warning in capture_warnings:
         lines.append(f"  capture: warning capture.damaged: {escape(str(warning))}")

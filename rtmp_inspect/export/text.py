@@ -12,7 +12,7 @@ from typing import IO, Any
 from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
 from ..rtmp.messages import type_name
-from ..rtmp.vocabulary import MessageType
+from ..rtmp.vocabulary import Direction, MessageType
 from ..textsafe import escape
 
 _COLOURS = {
@@ -87,8 +87,10 @@ def flow_header(session: FlowSession) -> list[str]:
             lines.append(f"  stream {stream.stream_id}: {stream.role} {escape(str(stream.name))}")
     lines.append(f"  outcome: {escape(session.outcome())}")
     duration = (session.last_time or 0) - (session.first_time or 0)
+    counts = session.byte_counts
+    c2s, s2c = counts[Direction.C2S], counts[Direction.S2C]
     lines.append(
-        f"  {session.message_count} messages, {session.bytes['c2s']} bytes C>S, {session.bytes['s2c']} bytes S>C, "
+        f"  {session.message_count} messages, {c2s} bytes C>S, {s2c} bytes S>C, "
         f"{duration:.3f} s, {len(session.warnings)} warnings"
     )
     return lines

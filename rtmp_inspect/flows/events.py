@@ -11,11 +11,19 @@ first captured segment).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 # The flow an event belongs to: a flows.table.Flow, or a flow carried inside others (flows.virtual).
 # Typed loosely so that this module, which the flow table imports, imports nothing back.
 Flow = Any
+
+# A flow's id: a TCP flow's number (from 0, in order of first packet), or for a virtual flow (flows.virtual)
+# ("tls", the number of the TCP flow carrying it) or ("rtmpt", the tunnel's number).
+FlowId = int | tuple[str, int]
+
+# A flow's two ends, (packed address, port) each: the sender of its first packet (or the client) first.
+Endpoint = tuple[bytes, int]
+Endpoints = tuple[Endpoint, Endpoint]
 
 # End reasons carried by FlowEnded.reason.
 END_FIN = "fin"  # both directions sent FIN
@@ -88,6 +96,10 @@ class FlowEnded:
 
 FlowEvent = FlowStarted | StreamData | StreamGap | OverlapMismatch | FlowEnded
 
+# A flow's bytes or gap held back while deciding what the flow carries (analysis/detect.py), then replayed:
+# ("data", direction, frame, time, payload) or ("gap", direction, frame, time, size).
+Held = tuple[Literal["data"], int, int, float, bytes] | tuple[Literal["gap"], int, int, float, int]
+
 __all__ = [
     "END_EOF",
     "END_EVICTED",
@@ -97,6 +109,7 @@ __all__ = [
     "FlowEnded",
     "FlowEvent",
     "FlowStarted",
+    "Held",
     "OverlapMismatch",
     "StreamData",
     "StreamGap",

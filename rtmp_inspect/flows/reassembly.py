@@ -40,8 +40,9 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
+from typing import cast
 
-from rtmp_inspect.flows.events import OverlapMismatch, StreamData, StreamGap
+from rtmp_inspect.flows.events import Flow, FlowEvent, OverlapMismatch, StreamData, StreamGap
 
 SYN = 0x02
 FIN = 0x01
@@ -101,7 +102,7 @@ class StreamReassembler:
 
     def __init__(
         self,
-        flow=None,
+        flow: Flow = None,
         direction: int = 0,
         *,
         max_buffer: int = DEFAULT_MAX_BUFFER,
@@ -174,7 +175,8 @@ class StreamReassembler:
 
     # ------------------------------------------------------------- segments
 
-    def feed(self, seq, flags, payload, missing, frame, time, out) -> None:
+    def feed(self, seq: int, flags: int, payload: bytes, missing: int, frame: int, time: float,
+             out: list[FlowEvent]) -> None:
         """One segment of this direction."""
         self.segments += 1
         # In-order fast path: no copy, no buffering, one event.
@@ -196,14 +198,16 @@ class StreamReassembler:
             return
         self._feed_slow(seq, flags, payload, missing, frame, time, out)
 
-    def _feed_slow(self, seq, flags, payload, missing, frame, time, out) -> None:
-        if self._base is None:
+    def _feed_slow(self, seq: int, flags: int, payload: bytes, missing: int, frame: int, time: float,
+                   out: list[FlowEvent]) -> None:
+        next_seq = self._next_seq
+        if next_seq is None:  # (as is _base: the two are set together)
             # First segment of this direction: it defines offset 0.
             base = (seq + 1) & MASK if flags & SYN else seq
             self._base = base
-            self._next_seq = base
+            self._next_seq = next_seq = base
         nxt = self._next
-        off = nxt + (((seq - self._next_seq + HALF) & MASK) - HALF)
+        off = nxt + (((seq - next_seq + HALF) & MASK) - HALF)
         n = len(payload)
         dup = False
         if flags & SYN:
@@ -257,7 +261,7 @@ class StreamReassembler:
             if lim > self._next:
                 self._resolve(lim, frame, time, out)
 
-    def ack(self, ackno, frame, time, out) -> None:
+    def ack(self, ackno: int, frame: int, time: float, out: list[FlowEvent]) -> None:
         """The peer acknowledged everything before sequence number `ackno`."""
         if self._next_seq is None:
             return
@@ -271,7 +275,7 @@ class StreamReassembler:
             if lim > self._next:
                 self._resolve(lim, frame, time, out)
 
-    def finish(self, frame, time, out) -> None:
+    def finish(self, frame: int, time: float, out: list[FlowEvent]) -> None:
         """End of this stream: every remaining hole becomes a gap."""
         if self.finished:
             return
@@ -298,9 +302,10 @@ class StreamReassembler:
 
     def _set_next(self, nxt: int) -> None:
         self._next = nxt
-        self._next_seq = (self._base + nxt) & MASK
+        base = cast(int, self._base)  # set by the first segment, before anything can be delivered
+        self._next_seq = (base + nxt) & MASK
 
-    def _emit_data(self, data, frame, time, out) -> None:
+    def _emit_data(self, data: bytes, frame: int, time: float, out: list[FlowEvent]) -> None:
         nxt = self._next
         out.append(StreamData(self.flow, self.direction, frame, time, data, nxt))
         n = len(data)
@@ -314,14 +319,14 @@ class StreamReassembler:
                 hb -= len(hist.popleft()[1])
             self._hist_bytes = hb
 
-    def _gap(self, size, frame, time, out) -> None:
+    def _gap(self, size: int, frame: int, time: float, out: list[FlowEvent]) -> None:
         nxt = self._next
         out.append(StreamGap(self.flow, self.direction, frame, time, nxt, size))
         self.gaps += 1
         self.gap_bytes += size
         self._set_next(nxt + size)
 
-    def _insert(self, off, data, frame, time, out) -> bool:
+    def _insert(self, off: int, data: bytes, frame: int, time: float, out: list[FlowEvent]) -> bool:
         """Data at `off`; True if any of it was already captured."""
         nxt = self._next
         end = off + len(data)
@@ -338,7 +343,7 @@ class StreamReassembler:
             return dup
         return self._store(off, end, data, frame, out) or dup
 
-    def _mark_lost(self, off, size, frame, time, out) -> None:
+    def _mark_lost(self, off: int, size: int, frame: int, time: float, out: list[FlowEvent]) -> None:
         """Bytes [off, off+size) are known lost (snap length)."""
         end = off + size
         nxt = self._next
@@ -351,7 +356,7 @@ class StreamReassembler:
             return
         self._store(off, end, None, frame, out)
 
-    def _store(self, off, end, data, frame, out) -> bool:
+    def _store(self, off: int, end: int, data: bytes | None, frame: int, out: list[FlowEvent]) -> bool:
         """Hold [off, end) (data, or None = known lost); off >= next.
 
         Existing data wins over anything new; new data replaces lost markers.
@@ -410,7 +415,7 @@ class StreamReassembler:
             self._mismatch(lo, hi - lo, frame, out)
         return dup
 
-    def _check_history(self, off, data, end, frame, out) -> None:
+    def _check_history(self, off: int, data: bytes, end: int, frame: int, out: list[FlowEvent]) -> None:
         """Compare a new copy of delivered bytes [off, end) with the first copy."""
         mis: list[list[int]] = []
         for ho, hd in reversed(self._hist):
@@ -429,12 +434,12 @@ class StreamReassembler:
         for lo, hi in reversed(mis):
             self._mismatch(lo, hi - lo, frame, out)
 
-    def _mismatch(self, offset, size, frame, out) -> None:
+    def _mismatch(self, offset: int, size: int, frame: int, out: list[FlowEvent]) -> None:
         self.mismatches += 1
         self.mismatch_bytes += size
         out.append(OverlapMismatch(self.flow, self.direction, frame, offset, size))
 
-    def _drain(self, frame, time, out) -> None:
+    def _drain(self, frame: int, time: float, out: list[FlowEvent]) -> None:
         """Deliver held pieces contiguous with the next offset."""
         starts = self._starts
         pieces = self._pieces
@@ -457,12 +462,12 @@ class StreamReassembler:
             self._emit_run(run, frame, time, out)
         del starts[:k]
 
-    def _emit_run(self, run, frame, time, out) -> None:
+    def _emit_run(self, run: list[bytes], frame: int, time: float, out: list[FlowEvent]) -> None:
         data = run[0] if len(run) == 1 else b"".join(run)
         self._pending_bytes -= len(data)
         self._emit_data(data, frame, time, out)
 
-    def _resolve(self, limit, frame, time, out) -> None:
+    def _resolve(self, limit: int, frame: int, time: float, out: list[FlowEvent]) -> None:
         """Bytes before `limit` are certainly lost where the capture lacks them."""
         starts = self._starts
         while self._next < limit:
@@ -478,7 +483,7 @@ class StreamReassembler:
         if starts and starts[0] == self._next:
             self._drain(frame, time, out)
 
-    def _enforce_bound(self, frame, time, out) -> None:
+    def _enforce_bound(self, frame: int, time: float, out: list[FlowEvent]) -> None:
         starts = self._starts
         while starts and (self._pending_bytes > self.max_buffer or len(starts) > self.max_pieces):
             if starts[0] > self._next:

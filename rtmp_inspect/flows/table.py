@@ -39,6 +39,7 @@ from rtmp_inspect.flows.events import (
     END_REUSED,
     END_RST,
     FlowEnded,
+    FlowEvent,
     FlowStarted,
 )
 from rtmp_inspect.flows.reassembly import (
@@ -148,7 +149,7 @@ class FlowTable:
         self.max_ended = min(max_flows, DEFAULT_MAX_ENDED) if max_ended is None else max_ended
         self._stream_opts = {"max_buffer": max_buffer, "max_pieces": max_pieces, "history": history}
         # (src, sport, dst, dport) -> (flow, direction of a segment with that key)
-        self._keys: dict[tuple, tuple[Flow, int]] = {}
+        self._keys: dict[tuple[bytes, int, bytes, int], tuple[Flow, int]] = {}
         self._open: OrderedDict[int, Flow] = OrderedDict()  # LRU order, oldest first
         self._ended: OrderedDict[int, Flow] = OrderedDict()
         self._last: Flow | None = None
@@ -164,8 +165,8 @@ class FlowTable:
 
     # ------------------------------------------------------------------ add
 
-    def add(self, seg: TcpSegment) -> list:
-        out: list = []
+    def add(self, seg: TcpSegment) -> list[FlowEvent]:
+        out: list[FlowEvent] = []
         flags = seg.flags
         hit = self._keys.get((seg.src, seg.sport, seg.dst, seg.dport))
         if hit is None:
@@ -217,9 +218,9 @@ class FlowTable:
                 self._end(flow, END_FIN, frame, seg.time, out)
         return out
 
-    def flush(self) -> list:
+    def flush(self) -> list[FlowEvent]:
         """End of capture: end every open flow, in id order."""
-        out: list = []
+        out: list[FlowEvent] = []
         for flow in sorted(self._open.values(), key=lambda f: f.id):
             s0, s1 = flow.streams
             both_fin = s0.fin_offset is not None and s1.fin_offset is not None
@@ -232,7 +233,7 @@ class FlowTable:
 
     # ------------------------------------------------------------- internals
 
-    def _start(self, seg: TcpSegment, out: list) -> Flow:
+    def _start(self, seg: TcpSegment, out: list[FlowEvent]) -> Flow:
         fid = self._next_id
         self._next_id = fid + 1
         a = (seg.src, seg.sport)
@@ -263,7 +264,7 @@ class FlowTable:
             return flow.bytes[0] + flow.bytes[1] > 0
         return ((seg.seq + 1) & MASK) != s.base_seq
 
-    def _end(self, flow: Flow, reason: str, frame: int, time: float, out: list) -> None:
+    def _end(self, flow: Flow, reason: str, frame: int, time: float, out: list[FlowEvent]) -> None:
         for s in flow.streams:
             s.finish(frame, time, out)
         flow.ended = True

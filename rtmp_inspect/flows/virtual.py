@@ -6,7 +6,22 @@ it, if one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+from .events import Endpoint, Endpoints
+
+# What a carrier notes of its own, taken by the session (analysis/carried.py): (code, severity, frame, message,
+# direction: a TCP direction (0/1), "c2s"/"s2c", or None).
+Note = tuple[str, str, int | None, str, int | str | None]
+
+# A UDP flow's id: ("udp", the lower endpoint, the higher one).
+UdpKey = tuple[str, Endpoint, Endpoint]
+
+
+class Carrier(Protocol):
+    """What a virtual flow asks of its carrier."""
+
+    def forced_client(self) -> int | None: ...
 
 
 class VirtualFlow:
@@ -15,7 +30,8 @@ class VirtualFlow:
 
     virtual = True
 
-    def __init__(self, flow_id: Any, endpoints: tuple, carrier: Any, protocol: str, tcp: Any = None) -> None:
+    def __init__(self, flow_id: tuple[str, int], endpoints: Endpoints, carrier: Carrier, protocol: str,
+                 tcp: Any = None) -> None:
         self.id = flow_id  # a tuple, so it never collides with a TCP flow id
         self.endpoints = endpoints
         self.carrier = carrier
@@ -40,6 +56,6 @@ class UdpFlow:
     virtual = True
     protocol = "rtmfp"
 
-    def __init__(self, key: tuple, endpoints: tuple) -> None:
+    def __init__(self, key: UdpKey, endpoints: Endpoints) -> None:
         self.id = key
         self.endpoints = endpoints

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..flows.virtual import UdpFlow
+from ..flows.virtual import UdpFlow, UdpKey
 
 DEFAULT_KEY = b"Adobe Systems 02"
 RTMFP_PORT = 1935
@@ -115,8 +115,8 @@ class RtmfpTracker:
     """UDP datagrams of a capture in, RTMFP flow events out (the analyzer makes the sessions)."""
 
     def __init__(self) -> None:
-        self.flows: dict[tuple, UdpFlow] = {}
-        self._handshakes: dict[tuple, int] = {}  # handshake chunks read per flow
+        self.flows: dict[UdpKey, UdpFlow] = {}
+        self._handshakes: dict[UdpKey, int] = {}  # handshake chunks read per flow
 
     def add(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int,
             time: float) -> list[RtmfpFlowStarted | RtmfpDatagram]:

@@ -129,7 +129,7 @@ class Amf0Decoder:
 
     # -- containers ------------------------------------------------------------
 
-    def _read_properties(self, obj: dict, at: int, ecma_count: int | None = None) -> None:
+    def _read_properties(self, obj: dict[str, Any], at: int, ecma_count: int | None = None) -> None:
         """Read ``name: value`` pairs up to the empty name + object-end marker.
 
         An empty name that is *not* followed by 0x09 is read as a property
@@ -158,7 +158,7 @@ class Amf0Decoder:
                 name = state.text(name_len, "property name")
             obj[name] = self.read_value()
 
-    def _read_object(self, at: int) -> dict:
+    def _read_object(self, at: int) -> dict[str, Any]:
         obj: dict[str, Any] = {}
         self.references.append(obj)
         self.state.enter(at, obj)
@@ -176,7 +176,7 @@ class Amf0Decoder:
         state.leave()
         return obj
 
-    def _read_ecma_array(self, at: int) -> dict:
+    def _read_ecma_array(self, at: int) -> dict[str, Any]:
         state = self.state
         count = state.u32("ECMA array count")  # a hint only; never trusted for allocation
         obj: dict[str, Any] = {}
@@ -186,7 +186,7 @@ class Amf0Decoder:
         state.leave()
         return obj
 
-    def _read_strict_array(self, at: int) -> list:
+    def _read_strict_array(self, at: int) -> list[Any]:
         state = self.state
         count = state.u32("strict array count")
         state.check_count(count, 1, "strict array", at)

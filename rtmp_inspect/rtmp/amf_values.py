@@ -77,7 +77,7 @@ __all__ = [
 class AmfUndefined:
     """ActionScript ``undefined`` (AMF0 0x06, AMF3 0x00)."""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$undefined": True}
 
     def __repr__(self) -> str:
@@ -88,7 +88,7 @@ class AmfUndefined:
 class AmfUnsupported:
     """AMF0 ``unsupported`` marker (0x0D): the sender could not serialize a value."""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$unsupported": True}
 
     def __repr__(self) -> str:
@@ -99,7 +99,7 @@ class AmfUnsupported:
 class AmfRecordset:
     """AMF0 ``recordset`` marker (0x0E); reserved, carries no payload."""
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$recordset": True}
 
     def __repr__(self) -> str:
@@ -122,7 +122,7 @@ class AmfMovieClip:
 
     path: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$movieclip": self.path}
 
 
@@ -138,7 +138,7 @@ class AmfDate:
     ms: float
     timezone: int | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"$date": _json_float(self.ms)}
         if self.timezone:
             out["timezone"] = self.timezone
@@ -155,7 +155,7 @@ class AmfXml:
     text: str
     document: bool = True
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$xml": self.text}
 
 
@@ -165,7 +165,7 @@ class AmfByteArray:
 
     data: bytes
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"$bytes": self.data.hex()}
 
 
@@ -177,14 +177,15 @@ class AmfDictionary:
     while decoding, so an entry may refer back to the dictionary itself).
     """
 
-    pairs: list = field(default_factory=list)
+    pairs: list[tuple[Any, Any]] = field(default_factory=list)
     weak_keys: bool = False
 
-    def to_json(self) -> dict:
-        return amf_to_json(self)
+    def to_json(self) -> dict[str, Any]:
+        converted: dict[str, Any] = amf_to_json(self)  # a container converts to a container of its kind
+        return converted
 
 
-class TypedObject(dict):
+class TypedObject(dict[str, Any]):
     """An object with a class name (AMF0 typed object, AMF3 object with traits).
 
     Behaves as a ``dict`` of its fields.  ``externalizable`` is True for AMF3
@@ -202,11 +203,12 @@ class TypedObject(dict):
     def __repr__(self) -> str:
         return f"TypedObject({self.class_name!r}, {dict.__repr__(self)})"
 
-    def to_json(self) -> dict:
-        return amf_to_json(self)
+    def to_json(self) -> dict[str, Any]:
+        converted: dict[str, Any] = amf_to_json(self)
+        return converted
 
 
-class AmfVector(list):
+class AmfVector(list[Any]):
     """AMF3 Vector (0x0D-0x10): a ``list`` that remembers what kind of vector it was.
 
     ``kind`` is ``"int"``, ``"uint"``, ``"double"`` or ``"object"``; ``fixed`` is
@@ -228,8 +230,9 @@ class AmfVector(list):
         extra = f", type_name={self.type_name!r}" if self.type_name is not None else ""
         return f"AmfVector({list.__repr__(self)}, kind={self.kind!r}, fixed={self.fixed!r}{extra})"
 
-    def to_json(self) -> list:
-        return amf_to_json(self)
+    def to_json(self) -> list[Any]:
+        converted: list[Any] = amf_to_json(self)
+        return converted
 
 
 # ---------------------------------------------------------------------------
@@ -449,7 +452,7 @@ class AmfError:
     def __str__(self) -> str:
         return f"{self.reason} (at byte {self.offset})"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"offset": self.offset, "kind": self.kind, "reason": self.reason}
 
 
@@ -469,18 +472,18 @@ class AmfResult:
     at the very end of the body).
     """
 
-    values: list = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
     error: AmfError | None = None
-    spans: list = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
     end_offset: int = 0
     partial: Any = None
-    warnings: list = field(default_factory=list)
+    warnings: list[AmfError] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"values": [amf_to_json(v) for v in self.values]}
         if self.error is not None:
             out["error"] = self.error.to_json()
@@ -555,24 +558,28 @@ class DecodeState:
         return self.data[pos]
 
     def u16(self, what: str) -> int:
+        v: int
         self.need(2, what)
         (v,) = _U16.unpack_from(self.data, self.pos)
         self.pos += 2
         return v
 
     def s16(self, what: str) -> int:
+        v: int
         self.need(2, what)
         (v,) = _S16.unpack_from(self.data, self.pos)
         self.pos += 2
         return v
 
     def u32(self, what: str) -> int:
+        v: int
         self.need(4, what)
         (v,) = _U32.unpack_from(self.data, self.pos)
         self.pos += 4
         return v
 
     def f64(self, what: str) -> float:
+        v: float
         self.need(8, what)
         (v,) = _F64.unpack_from(self.data, self.pos)
         self.pos += 8

@@ -46,6 +46,23 @@ _MESSAGE_HEADER_SIZE = (11, 7, 3, 0)
 # Phases
 _HS0, _HS1, _HS2, _CHUNKS, _RESYNC, _ENCRYPTED = range(6)
 
+# A message header as read: (length of both headers with any extended timestamp, timestamp field, whether it
+# was extended, the message in progress that the chunk continues or None if the chunk begins one).
+_Header = tuple[int, int, bool, bytearray | None]
+
+
+def _long_basic_header(form: int, buf: bytearray, pos: int, avail: int) -> tuple[int, int] | None:
+    """(chunk stream id, basic header length) of the chunk at `pos` whose first byte's id field is `form`:
+    0 for the two-byte basic header (ids 64-319), 1 for the three-byte one (64-65599). None when more bytes
+    are needed."""
+    if form == 0:
+        if avail < 2:
+            return None
+        return 64 + buf[pos + 1], 2
+    if avail < 3:
+        return None
+    return 64 + buf[pos + 1] + (buf[pos + 2] << 8), 3
+
 
 class _ChunkStream:
     """What the previous chunk headers on one chunk stream id left behind (RTMP spec 5.3.1.2)."""
@@ -257,6 +274,12 @@ class ChunkDecoder:
         return True
 
     # -- chunk stream ------------------------------------------------------------------------
+    #
+    # One chunk, in the order it is read: the basic header (fmt and chunk stream id), the state of a chunk
+    # stream met for the first time, the message header (timestamp, extended timestamp), then the commit once
+    # the whole chunk is buffered. Until then only what the headers alone settle changes (a fmt 0/1 header's
+    # length, type and stream id, a partial message it interrupts, a new chunk stream, a finding), so reading
+    # the chunk again when more bytes have come settles it the same way.
 
     def _next_chunk(self, events: list[Event]) -> bool:
         """Decode one whole chunk if it is buffered. False when more bytes are needed."""
@@ -269,216 +292,239 @@ class ChunkDecoder:
         if b0 > 0xC1:  # fmt 3 with a one-byte chunk stream id: most likely the next piece of a message
             stream = self._streams.get(b0 & 0x3F)
             if stream is not None and stream.body is not None and not stream.extended:
-                return self._continuations(b0, stream, buf, pos, events)
-        fmt = b0 >> 6
+                return self._continuations(b0, stream, stream.body, buf, pos, events)
         csid = b0 & 0x3F
         head = 1
-        if csid == 0:
-            if avail < 2:
+        if csid < 2:  # ids 0 and 1 announce the two- and three-byte forms of the basic header
+            long_form = _long_basic_header(csid, buf, pos, avail)
+            if long_form is None:
                 return False
-            csid = 64 + buf[pos + 1]
-            head = 2
-        elif csid == 1:
-            if avail < 3:
-                return False
-            csid = 64 + buf[pos + 1] + (buf[pos + 2] << 8)
-            head = 3
+            csid, head = long_form
+        fmt = b0 >> 6
         need = head + _MESSAGE_HEADER_SIZE[fmt]
         if avail < need:
             return False
-        stream = self._streams.get(csid)
         offset = self._base + pos
+        stream = self._streams.get(csid)
         if stream is None:
             if fmt >= 2:
-                if self._unknown_streams_expected:
-                    # Joined mid-message (after a gap or a mid-session start): the message began before
-                    # the bytes we have. Assume a full chunk, skip it, and pick the stream up at its next header.
-                    if avail < need + self.chunk_size:
-                        return False
-                    self._pos = pos + need + self.chunk_size
-                    events.append(Violation("chunk.skipped-unknown", "info", offset,
-                                            f"skipped a fmt {fmt} chunk on chunk stream {csid}: its message began "
-                                            "before the decodable bytes"))
-                    return True
-                # Without a fmt 0/1 header we know neither length nor type: the chunk cannot be delimited.
-                events.append(
-                    Violation(
-                        "chunk.unknown-stream",
-                        "error",
-                        offset,
-                        f"fmt {fmt} chunk on chunk stream {csid} that never had a full header; lost chunk boundaries",
-                    )
-                )
-                self._lose_sync()
-                return True
-            if len(self._streams) >= MAX_CHUNK_STREAMS:
-                self._forget_chunk_streams(offset, events)
-            stream = self._streams[csid] = _ChunkStream()
-            if fmt == 1:
-                stream.inferred = True
-                hint = self._hints.get(csid)
-                if hint is not None:
-                    # Seen before a gap: the message stream id carries over; the timestamp base is the
-                    # last one known, short by the deltas of whatever the gap swallowed.
-                    stream.stream_id, stream.timestamp = hint
-                if not self._unknown_streams_expected:
-                    events.append(
-                        Violation(
-                            "chunk.first-not-fmt0",
-                            "warning",
-                            offset,
-                            f"first chunk on chunk stream {csid} has fmt 1, not 0; "
-                            "message stream id and timestamp base unknown",
-                        )
-                    )
-        h = pos + head
-        extended = False
-        if fmt == 3:
-            new_message = stream.body is None
-            ts_field = stream.ts_field
-            if stream.extended:
-                # Peers differ on whether fmt 3 chunks repeat the extended timestamp: peek and compare.
-                if avail < need + 4:
-                    return False
-                if int.from_bytes(buf[pos + need : pos + need + 4], "big") == ts_field:
-                    need += 4
-                    extended = True
-                self._note_extended_convention(extended, offset, events)
-        else:
-            ts_field = (buf[h] << 16) | (buf[h + 1] << 8) | buf[h + 2]
-            if ts_field == 0xFFFFFF:
-                if avail < need + 4:
-                    return False
-                ts_field = int.from_bytes(buf[pos + need : pos + need + 4], "big")
-                need += 4
-                extended = True
-            if stream.body is not None:
-                lost = stream.length - stream.remaining
-                events.append(
-                    Violation(
-                        "chunk.header-mid-message",
-                        "error",
-                        offset,
-                        f"fmt {fmt} header on chunk stream {csid} while a message was incomplete "
-                        f"({lost} of {stream.length} bytes); the partial message is dropped",
-                    )
-                )
-                self._pending_bytes -= len(stream.body)
-                stream.body = None
-            new_message = True
-            if fmt <= 1:
-                length = (buf[h + 3] << 16) | (buf[h + 4] << 8) | buf[h + 5]
-                type_id = buf[h + 6]
-                if fmt == 0:
-                    stream.stream_id = int.from_bytes(buf[h + 7 : h + 11], "little")
-                    stream.inferred = False
-                stream.length = length
-                stream.type_id = type_id
-        if new_message:
-            length = stream.length
-            if length < 0:
+                return self._unknown_stream(fmt, csid, pos, need, avail, offset, events)
+            stream = self._new_stream(fmt, csid, offset, events)
+        header = self._message_header(fmt, csid, stream, pos, head, need, avail, events)
+        if header is None:
+            return False
+        need, ts_field, extended, body = header
+        if body is None:  # the chunk begins a message
+            if stream.length < 0:
                 events.append(
                     Violation("chunk.unknown-length", "error", offset,
                               f"fmt {fmt} chunk on chunk stream {csid} with no known message length")
                 )
                 self._lose_sync()
                 return True
-            payload = min(length, self.chunk_size)
+            left = stream.length
         else:
-            payload = min(stream.remaining, self.chunk_size)
+            left = stream.remaining
+        size = self.chunk_size
+        payload = left if left < size else size  # not min(): this is the hot path
         if avail < need + payload:
             self._wait = self._base + pos + need + payload
             return False
-        # The whole chunk is here: commit.
-        if new_message:
-            if fmt == 0:
-                stream.timestamp = ts_field
-            else:
-                stream.timestamp = (stream.timestamp + ts_field) & 0xFFFFFFFF
-            stream.ts_field = ts_field
-            stream.extended = extended
-            stream.body = bytearray()
-            stream.remaining = stream.length
-            stream.msg_offset = offset
-            stream.chunks = 0
-            stream.first_fmt = fmt
-            stream.msg_extended = extended
-        start = pos + need
-        end = start + payload
-        stream.body += buf[start:end]
-        stream.remaining -= payload
-        stream.chunks += 1
-        self._pos = end
-        if stream.remaining == 0:
-            self._pending_bytes -= len(stream.body) - payload
-            self._complete(csid, stream, events)
-        else:
-            self._pending_bytes += payload
-            if self._pending_bytes > MAX_PENDING_BYTES:
-                dropped = self._drop_partial_messages()
-                events.append(
-                    Violation(
-                        "limit.pending-bytes",
-                        "error",
-                        offset,
-                        f"more than {MAX_PENDING_BYTES} bytes in incomplete messages; dropped {dropped}",
-                    )
-                )
+        if body is None:
+            body = self._start_message(stream, fmt, ts_field, extended, offset)
+        # The chunks that can follow on the fast path: fmt 3 with this one-byte chunk stream id, no extended timestamp.
+        continuation = 0xC0 | csid if csid < 64 and not stream.extended else -1
+        return self._commit(csid, stream, body, buf, pos, pos + need, payload, continuation, events)
+
+    def _unknown_stream(self, fmt: int, csid: int, pos: int, need: int, avail: int, offset: int,
+                        events: list[Event]) -> bool:
+        """A fmt 2 or 3 chunk on a chunk stream that never had a fmt 0/1 header, so neither the length nor the
+        type of its message is known. True when dealt with (skipped, or sync lost), False when more bytes are
+        needed to skip it."""
+        if self._unknown_streams_expected:
+            # Joined mid-message (after a gap or a mid-session start): the message began before
+            # the bytes we have. Assume a full chunk, skip it, and pick the stream up at its next header.
+            if avail < need + self.chunk_size:
+                return False
+            self._pos = pos + need + self.chunk_size
+            events.append(Violation("chunk.skipped-unknown", "info", offset,
+                                    f"skipped a fmt {fmt} chunk on chunk stream {csid}: its message began "
+                                    "before the decodable bytes"))
+            return True
+        # Without a fmt 0/1 header we know neither length nor type: the chunk cannot be delimited.
+        events.append(
+            Violation(
+                "chunk.unknown-stream",
+                "error",
+                offset,
+                f"fmt {fmt} chunk on chunk stream {csid} that never had a full header; lost chunk boundaries",
+            )
+        )
+        self._lose_sync()
         return True
 
-    def _continuations(self, b0: int, stream: _ChunkStream, buf: bytearray, pos: int, events: list[Event]) -> bool:
-        """Fast path of `_next_chunk` for fmt 3 continuation chunks (one-byte header, no extended
-        timestamp) of the message in progress on one chunk stream: decodes as many as are buffered
-        back to back, with exactly the effects the general path would have chunk by chunk."""
+    def _new_stream(self, fmt: int, csid: int, offset: int, events: list[Event]) -> _ChunkStream:
+        """The state of a chunk stream first seen with a fmt 0 or 1 header."""
+        if len(self._streams) >= MAX_CHUNK_STREAMS:
+            self._forget_chunk_streams(offset, events)
+        stream = self._streams[csid] = _ChunkStream()
+        if fmt == 1:
+            stream.inferred = True
+            hint = self._hints.get(csid)
+            if hint is not None:
+                # Seen before a gap: the message stream id carries over; the timestamp base is the
+                # last one known, short by the deltas of whatever the gap swallowed.
+                stream.stream_id, stream.timestamp = hint
+            if not self._unknown_streams_expected:
+                events.append(
+                    Violation(
+                        "chunk.first-not-fmt0",
+                        "warning",
+                        offset,
+                        f"first chunk on chunk stream {csid} has fmt 1, not 0; "
+                        "message stream id and timestamp base unknown",
+                    )
+                )
+        return stream
+
+    def _message_header(self, fmt: int, csid: int, stream: _ChunkStream, pos: int, head: int, need: int,
+                        avail: int, events: list[Event]) -> _Header | None:
+        """Read the message header of the chunk at `pos` (basic header `head` bytes, both headers `need` bytes
+        without an extended timestamp), or None when more bytes are needed. fmt 0 and 1 set the message's
+        length and type (and fmt 0 its stream id); a fmt 0-2 header drops the message it interrupts."""
+        buf = self._buf
+        extended = False
+        if fmt == 3:
+            ts_field = stream.ts_field
+            if stream.extended:
+                # Peers differ on whether fmt 3 chunks repeat the extended timestamp: peek and compare.
+                if avail < need + 4:
+                    return None
+                if int.from_bytes(buf[pos + need : pos + need + 4], "big") == ts_field:
+                    need += 4
+                    extended = True
+                self._note_extended_convention(extended, self._base + pos, events)
+            return need, ts_field, extended, stream.body
+        h = pos + head
+        ts_field = (buf[h] << 16) | (buf[h + 1] << 8) | buf[h + 2]
+        if ts_field == 0xFFFFFF:
+            if avail < need + 4:
+                return None
+            ts_field = int.from_bytes(buf[pos + need : pos + need + 4], "big")
+            need += 4
+            extended = True
+        if stream.body is not None:
+            lost = stream.length - stream.remaining
+            events.append(
+                Violation(
+                    "chunk.header-mid-message",
+                    "error",
+                    self._base + pos,
+                    f"fmt {fmt} header on chunk stream {csid} while a message was incomplete "
+                    f"({lost} of {stream.length} bytes); the partial message is dropped",
+                )
+            )
+            self._pending_bytes -= len(stream.body)
+            stream.body = None
+        if fmt <= 1:
+            length = (buf[h + 3] << 16) | (buf[h + 4] << 8) | buf[h + 5]
+            type_id = buf[h + 6]
+            if fmt == 0:
+                stream.stream_id = int.from_bytes(buf[h + 7 : h + 11], "little")
+                stream.inferred = False
+            stream.length = length
+            stream.type_id = type_id
+        return need, ts_field, extended, None
+
+    def _start_message(self, stream: _ChunkStream, fmt: int, ts_field: int, extended: bool,
+                       offset: int) -> bytearray:
+        """The first chunk of a message is wholly buffered: its header becomes the chunk stream's state."""
+        if fmt == 0:
+            stream.timestamp = ts_field
+        else:
+            stream.timestamp = (stream.timestamp + ts_field) & 0xFFFFFFFF
+        stream.ts_field = ts_field
+        stream.extended = extended
+        body = stream.body = bytearray()
+        stream.remaining = stream.length
+        stream.msg_offset = offset
+        stream.chunks = 0
+        stream.first_fmt = fmt
+        stream.msg_extended = extended
+        return body
+
+    def _commit(self, csid: int, stream: _ChunkStream, body: bytearray, buf: bytearray, chunk_pos: int,
+                start: int, payload: int, continuation: int, events: list[Event]) -> bool:
+        """Commit the wholly buffered chunk at `chunk_pos` (its `payload` bytes at `start`) to the message
+        `body` in progress on `stream`, then each fmt 3 continuation chunk of that message right behind it
+        (one-byte header `continuation`; -1: there cannot be one) while it is wholly buffered. Each chunk
+        completes the message, or leaves it in progress within MAX_PENDING_BYTES, or has the partial
+        messages dropped. False when more bytes are needed for the next chunk, True when it may be decodable.
+
+        The run of continuations is a loop here, with the counters in locals, because it is the hot path:
+        most chunks of a large message are such continuations."""
         size = self.chunk_size
-        body = stream.body
+        buf_end = len(buf)
         remaining = stream.remaining
         chunks = stream.chunks
-        buf_end = len(buf)
-        done = False
         while True:
-            payload = remaining if remaining < size else size
-            end = pos + 1 + payload
-            if end > buf_end:
-                self._wait = self._base + end
-                break
-            body += buf[pos + 1 : end]
+            end = start + payload
+            body += buf[start:end]
             remaining -= payload
             chunks += 1
-            offset = pos
-            pos = end
-            done = True
             if remaining == 0:
                 stream.remaining = 0
                 stream.chunks = chunks
-                self._pos = pos
+                self._pos = end
                 self._pending_bytes -= len(body) - payload
-                self._complete(b0 & 0x3F, stream, events)
+                self._complete(csid, stream, body, events)
                 return True
             self._pending_bytes += payload
             if self._pending_bytes > MAX_PENDING_BYTES:
                 stream.remaining = remaining
                 stream.chunks = chunks
-                self._pos = pos
+                self._pos = end
                 dropped = self._drop_partial_messages()
                 events.append(
                     Violation(
                         "limit.pending-bytes",
                         "error",
-                        self._base + offset,
+                        self._base + chunk_pos,
                         f"more than {MAX_PENDING_BYTES} bytes in incomplete messages; dropped {dropped}",
                     )
                 )
                 return True
-            if pos >= buf_end or buf[pos] != b0:
+            if end >= buf_end or buf[end] != continuation:
+                more = end < buf_end
                 break
+            payload = remaining if remaining < size else size
+            if end + 1 + payload > buf_end:
+                self._wait = self._base + end + 1 + payload
+                more = False
+                break
+            chunk_pos = end
+            start = end + 1
         stream.remaining = remaining
         stream.chunks = chunks
-        self._pos = pos
-        return done
+        self._pos = end
+        return more
 
-    def _complete(self, csid: int, stream: _ChunkStream, events: list[Event]) -> None:
-        body = bytes(stream.body)
+    def _continuations(self, b0: int, stream: _ChunkStream, body: bytearray, buf: bytearray, pos: int,
+                       events: list[Event]) -> bool:
+        """Fast path of `_next_chunk` for a fmt 3 continuation chunk (one-byte header `b0`, no extended
+        timestamp) of the message in progress on its chunk stream: no header to read, straight to the commit
+        (which goes on through the continuations behind it)."""
+        remaining = stream.remaining
+        size = self.chunk_size
+        payload = remaining if remaining < size else size
+        end = pos + 1 + payload
+        if end > len(buf):
+            self._wait = self._base + end
+            return False
+        return self._commit(b0 & 0x3F, stream, body, buf, pos, pos + 1, payload, b0, events)
+
+    def _complete(self, csid: int, stream: _ChunkStream, body_in_progress: bytearray, events: list[Event]) -> None:
+        body = bytes(body_in_progress)
         stream.body = None
         end = self._base + self._pos
         message = Message(

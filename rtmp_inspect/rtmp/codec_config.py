@@ -86,7 +86,8 @@ class _JsonMixin:
     __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
-        return jsonable(self)
+        out: dict[str, Any] = jsonable(self)  # a dataclass converts to a dict
+        return out
 
 
 def _bit_error(exc: BitstreamError, what: str, base: int = 0) -> tuple[str, int]:
@@ -925,10 +926,11 @@ def parse_hevc_config(data: bytes) -> HevcConfig:
             d["arrays"] = tuple(arrays)
             if first_sps is not None:
                 d["sps"] = parse_hevc_sps(first_sps[1])
-        sps = d.get("sps")
-        if sps is not None and sps.error:
-            off = first_sps[0]
-            raise _RecordError(f"SPS at offset {off}: {sps.error}", off + (sps.error_offset or 0))
+        if first_sps is not None:  # d["sps"] was parsed from it
+            sps: HevcSps = d["sps"]
+            if sps.error:
+                off = first_sps[0]
+                raise _RecordError(f"SPS at offset {off}: {sps.error}", off + (sps.error_offset or 0))
     except _RecordError as exc:
         d["error"], d["error_offset"] = str(exc), exc.offset
     return HevcConfig(**d)
@@ -1001,7 +1003,8 @@ class Av1Config(_JsonMixin):
         if self.monochrome:
             return "4:0:0"
         x, y = self.chroma_subsampling_x, self.chroma_subsampling_y
-        return {(1, 1): "4:2:0", (1, 0): "4:2:2", (0, 0): "4:4:4"}.get((x, y))
+        names: dict[tuple[int | None, int | None], str] = {(1, 1): "4:2:0", (1, 0): "4:2:2", (0, 0): "4:4:4"}
+        return names.get((x, y))
 
     def summary(self) -> str:
         s = f"{self.profile_name}@{self.level}"
@@ -1048,8 +1051,9 @@ def _av1_obu_header(data: bytes, pos: int) -> tuple[int, int, int]:
     return obu_type, p, end
 
 
-def walk_obus(data: bytes, base: int = 0) -> tuple[list[tuple[int, int, int]], str | None, int | None]:
-    """Split a buffer into OBUs: ([(type, payload_start, payload_end)], error, error_offset)."""
+def walk_obus(data: bytes, base: int = 0) -> tuple[list[tuple[int, int, int]], tuple[str, int] | None]:
+    """Split a buffer into OBUs: ([(type, payload_start, payload_end)], None), or the OBUs up to the damage
+    and (what is wrong, its offset)."""
     out = []
     pos = 0
     try:
@@ -1058,8 +1062,8 @@ def walk_obus(data: bytes, base: int = 0) -> tuple[list[tuple[int, int, int]], s
             out.append((t, s, e))
             pos = e
     except _RecordError as exc:
-        return out, str(exc), base + exc.offset
-    return out, None, None
+        return out, (str(exc), base + exc.offset)
+    return out, None
 
 
 def parse_av1_sequence_header(payload: bytes) -> dict[str, Any]:
@@ -1133,7 +1137,7 @@ def parse_av1_config(data: bytes) -> Av1Config:
             raise _RecordError(f"bad av1C marker/version byte 0x{data[0]:02x}", 0)
         cfg = data[4:]
         d["config_obus_length"] = len(cfg)
-        obus, err, err_off = walk_obus(cfg, 4)
+        obus, damage = walk_obus(cfg, 4)
         d["obu_types"] = tuple(t for t, _, _ in obus)
         for t, s, e in obus:
             if t == 1:  # OBU_SEQUENCE_HEADER
@@ -1142,7 +1146,8 @@ def parse_av1_config(data: bytes) -> Av1Config:
                 except BitstreamError as exc:
                     raise _RecordError(f"sequence header OBU: {exc}", 4 + s + exc.bit_pos // 8) from exc
                 break
-        if err:
+        if damage is not None:
+            err, err_off = damage
             raise _RecordError(f"configOBUs: {err}", err_off)
     except _RecordError as exc:
         d["error"], d["error_offset"] = str(exc), exc.offset

@@ -85,7 +85,7 @@ def check_handshake(c1: bytes | None, s1: bytes | None, c2: bytes | None, s2: by
             c2_echo = c2[8:] == s1[8:]
         if s2 is not None and c1 is not None:
             s2_echo = s2[8:] == c1[8:]
-    elif scheme == "digest":
+    elif client_scheme is not None:  # the digest scheme, with C1's digest found
         if s2 is not None and c1 is not None:
             s2_echo = s2[8:] == c1[8:] or echo_digest_valid(s2, c1, client_scheme, SERVER_FULL_KEY)
         if c2 is not None and s1 is not None:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .codec_config import (
     AudioSpecificConfig,
@@ -120,7 +121,8 @@ class _JsonMixin:
     __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
-        return jsonable(self)
+        out: dict[str, Any] = jsonable(self)  # a dataclass converts to a dict
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,7 @@ class AudioInfo(_JsonMixin):
         return _audio_summary(self)
 
     def to_json(self) -> dict[str, Any]:
-        out = jsonable(self)
+        out: dict[str, Any] = jsonable(self)
         out["codec"] = self.codec
         out["sequence_header"] = is_sequence_header(self)
         return out
@@ -281,7 +283,7 @@ class VideoInfo(_JsonMixin):
         return _video_summary(self)
 
     def to_json(self) -> dict[str, Any]:
-        out = jsonable(self)
+        out: dict[str, Any] = jsonable(self)
         out["codec"] = self.codec
         out["keyframe"] = is_keyframe(self)
         out["sequence_header"] = is_sequence_header(self)
@@ -319,13 +321,15 @@ class _Cursor:
         return self.take(1, what)[0]
 
     def u16(self, what: str) -> int:
-        return struct.unpack(">H", self.take(2, what))[0]
+        value: int = struct.unpack(">H", self.take(2, what))[0]
+        return value
 
     def u24(self, what: str) -> int:
         return int.from_bytes(self.take(3, what), "big")
 
     def u32(self, what: str) -> int:
-        return struct.unpack(">I", self.take(4, what))[0]
+        value: int = struct.unpack(">I", self.take(4, what))[0]
+        return value
 
     def si24(self, what: str) -> int:
         v = self.u24(what)
@@ -362,18 +366,20 @@ def _read_modex(cur: _Cursor, packet_type: int, modex: list[ModEx], d: dict[str,
 # NAL / OBU walking for coded frames
 
 
-def _walk_nalus(data: bytes, base: int, length_size: int, codec: str) -> tuple[tuple[int, ...], str | None, int | None]:
-    types = []
+def _walk_nalus(data: bytes, base: int, length_size: int,
+                codec: str) -> tuple[tuple[int, ...], tuple[str, int] | None]:
+    """(NAL unit types, None), or (the types up to the damage, (what is wrong, its offset))."""
+    types: list[int] = []
     pos = 0
     while pos < len(data):
         if pos + length_size > len(data):
             return tuple(types), (f"truncated: NALU length needs {length_size} byte(s) at offset "
-                                  f"{base + pos}, {len(data) - pos} left"), base + pos
+                                  f"{base + pos}, {len(data) - pos} left", base + pos)
         n = int.from_bytes(data[pos:pos + length_size], "big")
         pos += length_size
         if pos + n > len(data):
             return tuple(types), (f"truncated: NALU of {n} bytes at offset {base + pos}, "
-                                  f"{len(data) - pos} left"), base + pos
+                                  f"{len(data) - pos} left", base + pos)
         if n:
             b0 = data[pos]
             if codec == "avc1":
@@ -383,7 +389,7 @@ def _walk_nalus(data: bytes, base: int, length_size: int, codec: str) -> tuple[t
             elif n >= 2:  # vvc1: nal_unit_type in the second header byte
                 types.append(data[pos + 1] >> 3)
         pos += n
-    return tuple(types), None, None
+    return tuple(types), None
 
 
 def _coded_units(fourcc: str, payload: bytes, base: int, nal_length_size: int | None,
@@ -393,14 +399,15 @@ def _coded_units(fourcc: str, payload: bytes, base: int, nal_length_size: int | 
                          f"at offset {base}", base)
     if fourcc in ("avc1", "hvc1", "vvc1"):
         if nal_length_size:
-            units, err, off = _walk_nalus(payload, base, nal_length_size, fourcc)
+            units, damage = _walk_nalus(payload, base, nal_length_size, fourcc)
             t["units"] = units
-            if err:
-                raise _Truncated(err, off)
+            if damage is not None:
+                raise _Truncated(*damage)
     elif fourcc == "av01":
-        obus, err, off = walk_obus(payload, base)
+        obus, damage = walk_obus(payload, base)
         t["units"] = tuple(o[0] for o in obus)
-        if err:
+        if damage is not None:
+            err, off = damage
             raise _Truncated(f"OBU: {err}", off)
 
 
@@ -434,14 +441,26 @@ def _legacy_picture_size(codec_id: int, payload: bytes) -> tuple[int, int] | Non
     return None
 
 
+class _ParsedRecord(Protocol):
+    """What every parsed configuration record (codec_config) has: why parsing stopped and where, or None."""
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def error_offset(self) -> int | None: ...
+
+
 def _config_dims(cfg: Any) -> tuple[int | None, int | None]:
     return getattr(cfg, "width", None), getattr(cfg, "height", None)
 
 
 def _decode_video_config(fourcc: str, payload: bytes, base: int, t: dict[str, Any]) -> None:
     t["config_length"] = len(payload)
-    parser = {"avc1": parse_avc_config, "hvc1": parse_hevc_config,
-              "av01": parse_av1_config, "vp09": parse_vp_config, "vp08": parse_vp_config}.get(fourcc)
+    parsers: dict[str, Callable[[bytes], _ParsedRecord]] = {
+        "avc1": parse_avc_config, "hvc1": parse_hevc_config,
+        "av01": parse_av1_config, "vp09": parse_vp_config, "vp08": parse_vp_config}
+    parser = parsers.get(fourcc)
     if parser is None:
         return
     cfg = parser(payload)
@@ -625,8 +644,9 @@ def parse_video(body: bytes, *, nal_length_size: int | None = 4) -> VideoInfo:
 
 
 def _decode_audio_config(fourcc: str, payload: bytes, base: int, t: dict[str, Any]) -> None:
-    parser = {"mp4a": parse_audio_specific_config, "Opus": parse_opus_header,
-              "fLaC": parse_flac_header}.get(fourcc)
+    parsers: dict[str, Callable[[bytes], _ParsedRecord]] = {
+        "mp4a": parse_audio_specific_config, "Opus": parse_opus_header, "fLaC": parse_flac_header}
+    parser = parsers.get(fourcc)
     if parser is None or (fourcc == "Opus" and not payload):
         return
     cfg = parser(payload)
@@ -852,8 +872,8 @@ def _video_summary(v: VideoInfo) -> str:
     if v.frame_type is None:
         return "video" + _err_suffix(v)
     if v.enhanced:
-        fcs = [t.fourcc for t in v.tracks] or [v.fourcc]
-        fcs = [f for f in dict.fromkeys(fcs) if f]
+        all_fcs = [t.fourcc for t in v.tracks] or [v.fourcc]
+        fcs = [f for f in dict.fromkeys(all_fcs) if f]
         codec = codec_name(v) or "video"
         head = f"{codec} ({','.join(fcs)})" if fcs else codec
         if v.command is not None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Any
 
-from ..flows.events import FlowEnded, FlowStarted, StreamData, StreamGap
-from ..flows.virtual import VirtualFlow
+from ..flows.events import Endpoint, FlowEnded, FlowEvent, FlowStarted, Held, StreamData, StreamGap
+from ..flows.virtual import Note, VirtualFlow
 from .http import HttpMessage, HttpReader
 
 RTMPT_PATHS = (b"/open/", b"/send/", b"/idle/", b"/close/", b"/fcs/ident")
@@ -27,7 +27,7 @@ def looks_like_rtmpt(first: bytes) -> bool:
 class Tunnel:
     """One RTMPT session id: the virtual flow and its counters."""
 
-    def __init__(self, number: int, session_id: str, client: tuple, server: tuple) -> None:
+    def __init__(self, number: int, session_id: str, client: Endpoint, server: Endpoint) -> None:
         self.session_id = session_id
         self.vflow = VirtualFlow(("rtmpt", number), (client, server), self, "rtmpt")
         self.offsets = [0, 0]
@@ -35,12 +35,12 @@ class Tunnel:
         self.intervals: Counter[int] = Counter()
         self.connections: set[int] = set()
         self.closed = False
-        self.notes: list[tuple] = []  # taken by the session (analysis/carried.py)
+        self.notes: list[Note] = []  # taken by the session (analysis/carried.py)
 
     def forced_client(self) -> int | None:
         return CLIENT  # the tunnel is RTMP by construction: list it even if nothing in it decodes
 
-    def data(self, direction: int, message: HttpMessage, body: bytes) -> list:
+    def data(self, direction: int, message: HttpMessage, body: bytes) -> list[FlowEvent]:
         if not body:
             return []
         offset = self.offsets[direction]
@@ -64,7 +64,7 @@ class RtmptTunnels:
     """Every RTMPT tunnel of a capture (one per analyzer): connections are opened through `open`."""
 
     def __init__(self) -> None:
-        self.tunnels: dict[tuple, Tunnel] = {}
+        self.tunnels: dict[tuple[bytes, Endpoint, str], Tunnel] = {}  # (client address, server, session id)
         self.count = 0
 
     def open(self, flow: Any, first: list[bytes]) -> HttpConnection | str | None:
@@ -79,7 +79,7 @@ class RtmptTunnels:
                 wait = True
         return "wait" if wait else None
 
-    def tunnel(self, connection: HttpConnection, session_id: str, events: list) -> Tunnel:
+    def tunnel(self, connection: HttpConnection, session_id: str, events: list[FlowEvent]) -> Tunnel:
         client_address = connection.flow.endpoints[connection.client][0]
         server = connection.flow.endpoints[1 - connection.client]
         key = (client_address, server, session_id)
@@ -116,18 +116,20 @@ class HttpConnection:
         self.readers = {client: HttpReader(True), 1 - client: HttpReader(False)}
         self.pending: deque[HttpMessage] = deque()
 
-    def replay(self, held: list[tuple]) -> list:
-        events: list = []
-        for kind, direction, frame, time, payload in held:
-            if kind == "data":
+    def replay(self, held: list[Held]) -> list[FlowEvent]:
+        events: list[FlowEvent] = []
+        for item in held:
+            if item[0] == "data":
+                _, direction, frame, time, payload = item
                 events += self.handle(StreamData(self.flow, direction, frame, time, payload, 0))
             else:
-                events += self.handle(StreamGap(self.flow, direction, frame, time, 0, payload))
+                _, direction, frame, time, size = item
+                events += self.handle(StreamGap(self.flow, direction, frame, time, 0, size))
         return events
 
-    def handle(self, event: Any) -> list:
+    def handle(self, event: Any) -> list[FlowEvent]:
         kind = type(event)
-        events: list = []
+        events: list[FlowEvent] = []
         if kind is StreamData:
             reader = self.readers[event.direction]
             for message in reader.feed(event.data, event.frame, event.time):
@@ -148,7 +150,7 @@ class HttpConnection:
                                 "c2s" if direction == CLIENT else "s2c")
         return events
 
-    def _request(self, message: HttpMessage, events: list) -> None:
+    def _request(self, message: HttpMessage, events: list[FlowEvent]) -> None:
         self.pending.append(message)
         kind, session_id = _split_path(message.path)
         if kind == "send" and session_id is not None:
@@ -156,7 +158,7 @@ class HttpConnection:
             tunnel.requests[kind] += 1
             events += tunnel.data(CLIENT, message, message.body)
 
-    def _response(self, response: HttpMessage, events: list) -> None:
+    def _response(self, response: HttpMessage, events: list[FlowEvent]) -> None:
         if not self.pending:
             return
         request = self.pending.popleft()

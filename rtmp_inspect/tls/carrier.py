@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..flows.events import FlowEnded, FlowStarted, OverlapMismatch, StreamData, StreamGap
-from ..flows.virtual import VirtualFlow
+from ..flows.events import FlowEnded, FlowEvent, FlowStarted, Held, OverlapMismatch, StreamData, StreamGap
+from ..flows.virtual import Note, VirtualFlow
 from ..rtmp.vocabulary import RTMP_PORT
 from .decrypt import (
     SUITES,
@@ -103,22 +103,23 @@ class TlsCarrier:
         self.ccs_seen = [False, False]
         self._lost_records = [0, 0]  # after a gap: at most this many records were lost (seq to search)
         self.alerts: list[str] = []
-        # (code, severity, frame, message, direction), taken by the session (analysis/carried.py)
-        self.notes: list[tuple] = []
+        self.notes: list[Note] = []  # taken by the session (analysis/carried.py)
         self.midstream = False  # the capture starts after the handshake
 
     # -- the analyzer's side --------------------------------------------------------------------
 
-    def replay(self, held: list[tuple]) -> list:
-        events: list = [FlowStarted(self.vflow)]
-        for kind, direction, frame, time, payload in held:
-            if kind == "data":
+    def replay(self, held: list[Held]) -> list[FlowEvent]:
+        events: list[FlowEvent] = [FlowStarted(self.vflow)]
+        for item in held:
+            if item[0] == "data":
+                _, direction, frame, time, payload = item
                 events += self.handle(StreamData(self.tcp, direction, frame, time, payload, 0))
             else:
-                events += self.handle(StreamGap(self.tcp, direction, frame, time, 0, payload))
+                _, direction, frame, time, size = item
+                events += self.handle(StreamGap(self.tcp, direction, frame, time, 0, size))
         return events
 
-    def handle(self, event: Any) -> list:
+    def handle(self, event: Any) -> list[FlowEvent]:
         kind = type(event)
         if kind is StreamData:
             return self._data(event.direction, event.frame, event.time, event.data)
@@ -153,7 +154,7 @@ class TlsCarrier:
 
     # -- records --------------------------------------------------------------------------------
 
-    def _data(self, direction: int, frame: int, time: float, data: bytes) -> list:
+    def _data(self, direction: int, frame: int, time: float, data: bytes) -> list[FlowEvent]:
         reader = self.readers[direction]
         was_broken = reader.broken
         records = reader.feed(data, frame, time)
@@ -217,6 +218,7 @@ class TlsCarrier:
         first, most = decryptor.seq, self._lost_records[direction]
         for seq in range(first, first + most + 1):
             decryptor.seq = seq
+            result: tuple[int, bytes]  # (inner content type, content), from either version's decryptor
             try:
                 if self.version == 0x0304:
                     result = decryptor.decrypt(record.header, record.body)
@@ -259,7 +261,7 @@ class TlsCarrier:
             self.server_hello = hello
             self.version = hello.version
             self.suite = hello.cipher_suites[0]
-            self._keys(frame)
+            self._keys(frame, hello)
         elif msg_type == FINISHED and self.version == 0x0304:
             if self._tls13_next[direction] is not None:
                 self.decryptors[direction] = self._tls13_next[direction]
@@ -267,7 +269,7 @@ class TlsCarrier:
         elif msg_type == KEY_UPDATE and self.version == 0x0304 and self.decryptors[direction] is not None:
             self.decryptors[direction] = self.decryptors[direction].next_generation()
 
-    def _keys(self, frame: int) -> None:
+    def _keys(self, frame: int, server_hello: Hello) -> None:
         suite = SUITES.get(self.suite) if self.suite is not None else None
         hello = self.client_hello
         if hello is None:
@@ -289,7 +291,7 @@ class TlsCarrier:
         if self.version == 0x0303:
             master = self.keylog.get("CLIENT_RANDOM", hello.random)
             if master is not None:
-                c, s = tls12_decryptors(suite, master, hello.random, self.server_hello.random)
+                c, s = tls12_decryptors(suite, master, hello.random, server_hello.random)
                 self._tls12_pending[client], self._tls12_pending[server] = c, s
                 self.keys = "found"
         else:
@@ -300,11 +302,12 @@ class TlsCarrier:
             if traffic[0] is not None or traffic[1] is not None:
                 self.keys = "found"
                 for direction, index in ((client, 0), (server, 1)):
-                    if traffic[index] is None:
+                    traffic_secret, handshake_secret = traffic[index], handshake[index]
+                    if traffic_secret is None:
                         continue
-                    application = Tls13Decryptor(suite, traffic[index])
-                    if handshake[index] is not None:
-                        self.decryptors[direction] = Tls13Decryptor(suite, handshake[index])
+                    application = Tls13Decryptor(suite, traffic_secret)
+                    if handshake_secret is not None:
+                        self.decryptors[direction] = Tls13Decryptor(suite, handshake_secret)
                         self._tls13_next[direction] = application
                     else:
                         self.decryptors[direction] = application

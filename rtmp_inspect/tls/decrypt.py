@@ -120,7 +120,7 @@ def hkdf_expand_label(secret: bytes, label: str, context: bytes, length: int, ha
     return out[:length]
 
 
-def _aead(suite: Suite, key: bytes):
+def _aead(suite: Suite, key: bytes) -> AESGCM | ChaCha20Poly1305 | AESCCM:
     if suite.cipher == "gcm":
         return AESGCM(key)
     if suite.cipher == "chacha":

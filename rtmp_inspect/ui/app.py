@@ -37,7 +37,7 @@ from ..analysis.timeline import (
     parse_query,
 )
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
-from ..runner import RunOptions, redecode, run_reader
+from ..runner import RunOptions, open_reader, redecode, run_reader
 from ..textsafe import escape
 from .raw import RAW_LIMIT, RawBytes, load_raw
 from .stats import StatsScreen
@@ -131,6 +131,7 @@ class RtmpInspectApp(App[int]):
         self.options = options
         # Bodies and raw chunks not kept are decoded again from the capture (analysis/refetch.py).
         self.redecode = functools.partial(redecode, options=options)
+        self._redecode_pure = functools.partial(redecode, options=replace(options, native=False))  # raw chunks
         self._stop = threading.Event()  # set on quit: the decoding threads end early
         if timeline is None:
             timeline = Timeline(make_body_loader(self.redecode, self._stop))
@@ -165,7 +166,7 @@ class RtmpInspectApp(App[int]):
     # -- layout ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        flows = DataTable(id="flows", cursor_type="row", zebra_stripes=False)
+        flows: DataTable[Text] = DataTable(id="flows", cursor_type="row", zebra_stripes=False)
         flows.border_title = "flows"
         yield flows
         with Vertical(id="timeline-box"):
@@ -211,7 +212,7 @@ class RtmpInspectApp(App[int]):
 
     @work(thread=True, exclusive=True, group="decode")
     def load(self) -> None:
-        from ..capture.reader import CaptureError, open_capture
+        from ..capture.reader import CaptureError
 
         timeline = self.timeline
         sizes = [_file_size(p) for p in self.paths]
@@ -222,7 +223,7 @@ class RtmpInspectApp(App[int]):
                 return
             timeline.begin_capture(path)
             try:
-                reader = open_capture(path)
+                reader = open_reader(path, self.options)
             except (CaptureError, OSError) as exc:
                 self.load_error = f"{path}: {exc}"
                 continue
@@ -235,7 +236,7 @@ class RtmpInspectApp(App[int]):
                     # that waits for it dozens of times takes seconds).
                     while time.monotonic() - self.last_input < 0.4 and not self._stop.is_set():
                         time.sleep(0.02)
-                    if segments % 4096 == 0 and total:
+                    if total:
                         position, _ = reader.progress()
                         self.progress = min((done_before + position) / total, 0.999)
                     return True
@@ -596,7 +597,7 @@ class RtmpInspectApp(App[int]):
             return None
         r = timeline.row(row)
         return load_raw(timeline.flows[flow], r.dir or "", r.index, r.offset, r.end_offset, r.length,
-                        self.redecode, self._stop)
+                        self._redecode_pure, self._stop)
 
     @unless_gone
     def _loaded(self, what: str, row: int, result: Any) -> None:
@@ -693,7 +694,8 @@ class RtmpInspectApp(App[int]):
             return ""
         flow_id = getattr(self.timeline.flows[flow].session.tcp_flow, "id", None)
         kind = flow_id[0] if isinstance(flow_id, tuple) and flow_id else None
-        return {"tls": "decrypted TLS plaintext", "rtmpt": "RTMPT tunnel bytes, HTTP removed"}.get(kind, "")
+        notes: dict[str | None, str] = {"tls": "decrypted TLS plaintext", "rtmpt": "RTMPT tunnel bytes, HTTP removed"}
+        return notes.get(kind, "")
 
     @property
     def settled(self) -> bool:
@@ -723,7 +725,7 @@ class RtmpInspectApp(App[int]):
                                     ("stream offset", r.offset), ("length", r.length)])
         if 0 <= r.flow < len(timeline.flows):
             session = timeline.flows[r.flow].session
-            tree.add_json(tree.root, "the flow's handshake", session.handshake.to_json())
+            tree.add_json_value(tree.root, "the flow's handshake", session.handshake.to_json())
         body = timeline.body(row)
         hexview = self.query_one(HexView)
         if r.length == 1:
@@ -788,13 +790,13 @@ class RtmpInspectApp(App[int]):
                 tree.add(node, json_label("decode error", payload.error), leaf=True)
         elif isinstance(payload, (Control, UserControl, SharedObject)):
             node = tree.add(root, Text("body", style="bold"))
-            tree.add_json(node, None, payload.to_json())
+            tree.add_json_value(node, None, payload.to_json())
             if payload.error:
                 tree.add(node, json_label("decode error", payload.error), leaf=True)
         elif isinstance(payload, Aggregate):
             node = tree.add(root, Text(f"aggregate: {len(payload.parts)} parts", style="bold"))
             for part in payload.parts[:500]:
-                tree.add_json(node, None, {"type_id": part.type_id, "timestamp": part.timestamp,
+                tree.add_json_value(node, None, {"type_id": part.type_id, "timestamp": part.timestamp,
                                            "stream_id": part.stream_id, "length": part.length})
             if payload.error:
                 tree.add(node, json_label("decode error", payload.error), leaf=True)
@@ -807,7 +809,7 @@ class RtmpInspectApp(App[int]):
             for key, value in media.items():
                 if value is None or value == () or value == []:
                     continue
-                tree.add_json(node, key, value)
+                tree.add_json_value(node, key, value)
         else:
             tree.add(root, Text("body: not decoded (unknown type)", style="italic"), leaf=True)
 
@@ -825,14 +827,14 @@ def _file_size(path: str) -> int | None:
 
 def run_tui(paths: list[str], options: RunOptions = RunOptions()) -> int:
     """Open the TUI on the captures; returns the exit status (2 if a capture cannot be read)."""
-    from ..capture.reader import CaptureError, open_capture
+    from ..capture.reader import CaptureError
 
     for path in paths:
         if path == "-":
             sys.stderr.write("rtmp-inspect: the interactive view cannot read standard input; use --format\n")
             return 2
         try:
-            open_capture(path).close()
+            open_reader(path, options).close()
         except CaptureError as exc:
             sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
             return 2

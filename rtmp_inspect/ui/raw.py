@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.records import MessageRecord, WarningRecord
+from ..analysis.records import MessageRecord, Record, WarningRecord
 from ..analysis.refetch import session_matcher
 from ..analysis.timeline import FlowInfo
 
@@ -61,6 +61,11 @@ class _Done(Exception):
     pass
 
 
+# A session's feed and gap: (TCP direction, frame, time, the bytes / the gap's size) -> its records.
+_Feed = Callable[[int, int, float, bytes], list[Record]]
+_Gap = Callable[[int, int, float, int], list[Record]]
+
+
 class _RawCollector:
     """A pipeline sink that watches one direction of one flow, copies the stream bytes of [start, end) and
     maps them into chunks; it stops the run (raises _Done) once the message was decoded."""
@@ -86,16 +91,17 @@ class _RawCollector:
         if not self.is_flow(session):
             return
         # Watch what the analyzer feeds this session (an instance attribute shadows the method).
-        feed, gap = session.feed, session.gap
+        feed: _Feed = session.feed
+        gap: _Gap = session.gap
 
-        def watched_feed(tcp_direction: int, frame: int, time: float, data: bytes) -> list:
+        def watched_feed(tcp_direction: int, frame: int, time: float, data: bytes) -> list[Record]:
             if session.direction(tcp_direction) != self.direction:
                 return feed(tcp_direction, frame, time, data)
             return self._feed(session, feed, tcp_direction, frame, time, data)
 
-        def watched_gap(tcp_direction: int, frame: int, time: float, size: int) -> list:
+        def watched_gap(tcp_direction: int, frame: int, time: float, size: int) -> list[Record]:
             if session.direction(tcp_direction) == self.direction:
-                at = session.decoders[self.direction].received_offset
+                at = self._decoder(session).received_offset
                 if at < self.map_end and at + size > self.raw.start:
                     self.raw.missing.append((at, size))
             return gap(tcp_direction, frame, time, size)
@@ -124,8 +130,13 @@ class _RawCollector:
 
     # -- watching the bytes --------------------------------------------------------------------
 
-    def _feed(self, session: Any, feed: Any, tcp_direction: int, frame: int, time: float, data: bytes) -> list:
-        decoder = session.decoders[self.direction]
+    def _decoder(self, session: Any) -> Any:
+        """The chunk decoder of the watched direction (a re-decode with the pure core: see load_raw)."""
+        return session.connection.decoders[0 if self.direction == "c2s" else 1]
+
+    def _feed(self, session: Any, feed: _Feed, tcp_direction: int, frame: int, time: float,
+              data: bytes) -> list[Record]:
+        decoder = self._decoder(session)
         at = decoder.received_offset
         start, map_end = self.raw.start, self.map_end
         lo = max(start - at, 0)
@@ -200,7 +211,10 @@ class _RawCollector:
 def load_raw(flow: FlowInfo, direction: str, index: int, start: int, end: int, length: int,
              redecode: Callable[..., Any], stop: threading.Event | None = None) -> RawBytes | None:
     """The raw chunks of message `index` of `flow` (in `direction`, at stream offsets [start, end), with a
-    body of `length` bytes). None when the capture cannot be read again (standard input, gone)."""
+    body of `length` bytes). None when the capture cannot be read again (standard input, gone).
+
+    `redecode` must decode with the pure core: the chunks are found by watching its chunk decoder byte by
+    byte, which the native engine does not let one do."""
     if flow.path is None or flow.path == "-":
         return None
     is_flow, connection = session_matcher(flow.session, flow.local_id)

@@ -397,7 +397,7 @@ def json_label(key: str | None, value: Any) -> Text:
     return label
 
 
-class DetailsTree(Tree):
+class DetailsTree(Tree[None]):
     """The selected row as a tree; labels are always `Text` (Tree would parse a `str` as markup)."""
 
     def __init__(self, **kw: Any) -> None:
@@ -431,8 +431,9 @@ class DetailsTree(Tree):
                 label = json_label(key, value)
             self.add(parent, label, leaf=True)
 
-    def add_json(self, parent: Any, key: str | None, value: Any, depth: int = 0) -> None:
-        """A JSON-shaped value (see amf_to_json) as nodes, bounded in depth and node count."""
+    def add_json_value(self, parent: Any, key: str | None, value: Any, depth: int = 0) -> None:
+        """A JSON-shaped value (see amf_to_json) as nodes, bounded in depth and node count (unlike Textual's
+        own Tree.add_json)."""
         if self._node_count >= MAX_TREE_NODES:
             if self._node_count == MAX_TREE_NODES:
                 self.add(parent, Text("… (more values not shown)", style="dim"), leaf=True)
@@ -445,9 +446,9 @@ class DetailsTree(Tree):
             for child_key, child in items:
                 if child_key == "$class":
                     continue
-                self.add_json(node, str(child_key), child, depth + 1)
+                self.add_json_value(node, str(child_key), child, depth + 1)
         else:
             self.add(parent, json_label(key, value), leaf=True)
 
     def add_amf(self, parent: Any, key: str | None, value: Any) -> None:
-        self.add_json(parent, key, amf_to_json(value, max_nodes=MAX_TREE_NODES * 2))
+        self.add_json_value(parent, key, amf_to_json(value, max_nodes=MAX_TREE_NODES * 2))
