@@ -37,7 +37,7 @@ def _document(path: str, decode_as: list[int]) -> dict[str, Any]:
     finally:
         clear()
     buffer = io.StringIO()
-    sink.write(buffer, done.capture_json(), done.kept_sessions)
+    sink.write(buffer, done.capture_json(), done.sessions)
     analysed: dict[str, Any] = json.loads(buffer.getvalue())
     return analysed
 

@@ -174,7 +174,7 @@ class _Worker:
         out = _KeyedOutput(self.writer, self.flow_id)
         for session in done.sessions:
             self.flow = session.id
-            sink.write_flow(out, session)  # type: ignore[arg-type]
+            sink.write_flow(out, session)  # type: ignore[arg-type]  # (a file-like _KeyedOutput)
         out.flush()
         self.end_run()
         sink.close()

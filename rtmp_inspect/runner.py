@@ -13,8 +13,8 @@ from typing import Any, cast
 
 from .analysis.pipeline import Analyzer, FinishedSession, Partition
 from .analysis.session import FlowSession
-from .capture import layers
 from .capture.reader import CaptureReader, open_capture
+from .capture.segment import TcpSegment, UdpDatagram
 from .core import NativeCaptureReader, native_by_default
 from .tls.keylog import KeyLog
 
@@ -137,29 +137,27 @@ def run_reader(path: str, reader: Reader, sink: Any, options: RunOptions = RunOp
         analyzer.finish()
         return Run(path, reader, analyzer)
 
-    def on_udp(src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int, time: float) -> None:
-        (analyzer or start(time)).add_udp(src, sport, dst, dport, payload, frame, time)  # RTMFP
-
-    segments = reader.segments()
+    packets = reader.decoded()
     if options.connection is not None:
         (a, pa), (b, pb) = options.connection
         keys = frozenset(((a, pa, b, pb), (b, pb, a, pa)))
-        segments = (s for s in segments if (s.src, s.sport, s.dst, s.dport) in keys)
+        packets = (p for p in packets if type(p) is TcpSegment and (p.src, p.sport, p.dst, p.dport) in keys)
     tick = options.tick
-    layers.set_udp_hook(on_udp)
-    try:
-        count = 0
-        for segment in segments:
-            (analyzer or start(segment.time)).add(segment)
+    count = 0
+    for packet in packets:
+        if type(packet) is TcpSegment:
+            (analyzer or start(packet.time)).add(packet)
             count += 1
             if tick is not None and count % TICK_EVERY == 0 and tick(count, reader) is False:
                 assert analyzer is not None
                 return Run(path, reader, analyzer, stopped=True)
-        if analyzer is None:
-            analyzer = start(0.0)
-        analyzer.finish()
-    finally:
-        layers.set_udp_hook(None)
+        else:  # a UDP datagram: RTMFP
+            assert type(packet) is UdpDatagram
+            (analyzer or start(packet.time)).add_udp(packet.src, packet.sport, packet.dst, packet.dport,
+                                                     packet.payload, packet.frame, packet.time)
+    if analyzer is None:
+        analyzer = start(0.0)
+    analyzer.finish()
     return Run(path, reader, analyzer)
 
 

@@ -8,6 +8,7 @@ skip, unless RTMP_INSPECT_REQUIRE_NATIVE=1 (as in .ci/run), where a missing nati
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import struct
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from rtmp_inspect import cli, core
 from rtmp_inspect.capture.reader import CaptureError
 from rtmp_inspect.rtmp.connection import ConnectionDecoder as PureConnectionDecoder
+from rtmp_inspect.rtmp.vocabulary import Direction, MessageType
 from tests.support import rtmp_builder as rb
 from tests.support.paths import ROOT, SAMPLES
 
@@ -296,3 +298,46 @@ def test_reader_errors_are_capture_errors(tmp_path: Path, monkeypatch: pytest.Mo
                 open_reader(str(path), RunOptions(native=use_native)).close()
             messages.append(str(raised.value))
         assert messages[0] == messages[1]
+
+
+# -- the JSON writer -----------------------------------------------------------------------------------------
+
+_PYTHON_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+    | st.sampled_from([Direction.C2S, MessageType.VIDEO, 2**63, -2**63 - 1, 1e16, 1e-5, -0.0, "\x7f\ud7ff\U0001f600"]),
+    lambda children: st.lists(children, max_size=4) | st.tuples(children, children)
+    | st.dictionaries(st.text() | st.sampled_from([Direction.S2C]), children, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_json_values)
+def test_json_writer_writes_what_python_writes(value: Any) -> None:
+    """_native.dumps gives json's text, or None where Python must decide (then Python's own encoder runs)."""
+    text = core.native.dumps(value)  # type: ignore[union-attr]
+    try:
+        expected = _PYTHON_ENCODE(value)
+    except ValueError:  # a float that is not finite
+        assert text is None
+        return
+    if text is None:  # only for what Python must decide: here, a string with a lone surrogate
+        assert _has_surrogate(value)
+    else:
+        assert text == expected
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, (list, tuple)):
+        return any(_has_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
+
+
+def test_json_writer_leaves_the_odd_cases_to_python() -> None:
+    dumps = core.native.dumps  # type: ignore[union-attr]
+    assert dumps({1: "int key"}) is None and dumps(float("nan")) is None and dumps("\udc80") is None
+    assert dumps(object()) is None and dumps({"a": [1, 2.5, None, True, "é"]}) == '{"a":[1,2.5,null,true,"\\u00e9"]}'

@@ -61,10 +61,19 @@ def test_random_udp_is_not_rtmfp():
         assert read_handshake(bytes(rng.getrandbits(8) for _ in range(size))) is None
 
 
-def test_udp_hook_is_off_outside_an_analysis():
-    from rtmp_inspect.capture import layers
+def test_the_reader_hands_on_udp_datagrams_only_when_asked():
+    """decoded() yields the UDP datagrams RTMFP is found in (no hook, no global state); segments() only TCP."""
+    from rtmp_inspect.capture import open_capture
+    from rtmp_inspect.capture.segment import TcpSegment, UdpDatagram
 
-    assert layers.udp_hook() is None
+    path = os.path.join(VARIANTS, "rtmfp_handshake.pcap")
+    with open_capture(path) as reader:
+        datagrams = [p for p in reader.decoded() if type(p) is UdpDatagram]
+    assert any(1935 in (d.sport, d.dport) for d in datagrams)  # the RTMFP server
+    assert any(53 in (d.sport, d.dport) for d in datagrams)  # and DNS beside it
+    assert datagrams[0].frame >= 1 and datagrams[0].payload
+    with open_capture(path) as reader:
+        assert all(type(s) is TcpSegment for s in reader.segments())
 
 
 @pytest.mark.parametrize("version", [6, 8, 9])

@@ -187,7 +187,7 @@ class Analyzer:
 
     def add_udp(self, src: bytes, sport: int, dst: bytes, dport: int, payload: bytes, frame: int,
                 time: float) -> None:
-        """A UDP datagram (capture.layers.udp_hook): RTMFP is recognised and listed, not decoded."""
+        """A UDP datagram (capture.segment.UdpDatagram): RTMFP is recognised and listed, not decoded."""
         if self._rtmfp is None:
             self._rtmfp = RtmfpTracker()
         for event in self._rtmfp.add(src, sport, dst, dport, payload, frame, time):

@@ -33,23 +33,26 @@ from .verdict import verdict
 C2S, S2C = Direction.C2S, Direction.S2C
 DIRECTIONS = (C2S, S2C)  # by the connection decoder's direction index
 
-# Media configuration messages (AVC/AAC sequence headers and the like: byte 1 is 0) repeat byte for byte in
-# every session of a server and decoding them (SPS parsing) is costly: their decoded payloads (immutable)
-# and summaries are kept by body. Bounded; cleared when full.
-_CONFIG_CACHE: dict[tuple[int, bytes], tuple[Any, str]] = {}
-_CONFIG_CACHE_ENTRIES = 256
-_CONFIG_CACHE_MAX_BODY = 4096
+# Messages whose bodies repeat byte for byte across the sessions of a capture: media configuration (AVC/AAC
+# sequence headers and the like: byte 1 is 0; decoding them parses SPS) and small commands and data (connect,
+# _result, onStatus, onMetaData, |RtmpSampleAccess, protocol and user control). Their decoded payloads
+# (never modified after decoding) and summaries are kept by body, so a repeated body is decoded once.
+# Bounded; cleared when full.
+_DECODED: dict[tuple[int, bytes], tuple[Any, str]] = {}
+_DECODED_ENTRIES = 1024
+_DECODED_MAX_BODY = 4096
+_DECODED_TYPES = frozenset(MessageType) - {MessageType.AUDIO, MessageType.VIDEO, MessageType.AGGREGATE}
 
 
-def _decode_media_config(type_id: int, body: bytes, timestamp: int) -> tuple[Any, str]:
+def _decode_cached(type_id: int, body: bytes, timestamp: int) -> tuple[Any, str]:
     key = (type_id, body)
-    hit = _CONFIG_CACHE.get(key)
+    hit = _DECODED.get(key)
     if hit is None:
         payload = decode_body(type_id, body, timestamp)
         hit = (payload, summarize(type_id, payload))
-        if len(_CONFIG_CACHE) >= _CONFIG_CACHE_ENTRIES:
-            _CONFIG_CACHE.clear()
-        _CONFIG_CACHE[key] = hit
+        if len(_DECODED) >= _DECODED_ENTRIES:
+            _DECODED.clear()
+        _DECODED[key] = hit
     return hit
 
 
@@ -262,8 +265,8 @@ class FlowSession:
         self.message_count += 1
         if type_id == MessageType.AUDIO or type_id == MessageType.VIDEO:
             self.media_messages[dir] += 1
-            if len(body) >= 2 and body[1] == 0 and len(body) <= _CONFIG_CACHE_MAX_BODY:
-                payload, summary = _decode_media_config(type_id, body, message.timestamp)
+            if len(body) >= 2 and body[1] == 0 and len(body) <= _DECODED_MAX_BODY:
+                payload, summary = _decode_cached(type_id, body, message.timestamp)
             elif type_id == MessageType.VIDEO and (dir, message.stream_id) in self._nal_length_sizes:
                 # NAL units are walked with the length size the stream's configuration record declared.
                 size = self._nal_length_sizes[(dir, message.stream_id)]
@@ -275,10 +278,13 @@ class FlowSession:
             if type_id == MessageType.VIDEO:
                 self._note_nal_length_size(dir, message.stream_id, payload)
         else:
-            payload = decode_body(type_id, body, message.timestamp)
+            if type_id in _DECODED_TYPES and len(body) <= _DECODED_MAX_BODY:
+                payload, summary = _decode_cached(type_id, body, message.timestamp)
+            else:
+                payload = decode_body(type_id, body, message.timestamp)
+                summary = summarize(type_id, payload)
             if isinstance(payload, AmfPayload) and payload.is_command:
                 self.state.on_command(payload, dir, message.stream_id, frame, time, index)
-            summary = summarize(type_id, payload)
         return MessageRecord(
             self.id,
             index,

@@ -1,4 +1,4 @@
-"""Decode one captured packet down to its TCP segment.
+"""Decode one captured packet down to its TCP segment (or a UDP datagram that is not GTP-U).
 
 Every decoder takes ``(data, start, end, frame, time)``: ``data`` is a bytes
 buffer that may hold many packets (the reader hands over its read buffer
@@ -32,12 +32,11 @@ number of payload bytes the IP length says exist but the snap length cut off.
 from __future__ import annotations
 
 import struct
-import threading
 from collections.abc import Callable
 
-from .segment import TcpSegment
+from .segment import Packet, TcpSegment, UdpDatagram
 
-Decoder = Callable[[bytes, int, int, int, float], TcpSegment | None]
+Decoder = Callable[[bytes, int, int, int, float], Packet | None]
 
 _NO_LIMIT = 1 << 62  # "no enclosing layer bounds this packet"
 
@@ -68,7 +67,7 @@ _MAX_EXT_HEADERS = 16
 
 
 def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, frame: int,
-         time: float) -> TcpSegment | None:
+         time: float) -> Packet | None:
     """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end)."""
     if end - off < 20:
         return None
@@ -91,7 +90,7 @@ def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, f
 # --------------------------------------------------------------------------- UDP / GTP-U
 
 
-def _gtpu(data: bytes, off: int, end: int, lim: int, frame: int, time: float, depth: int) -> TcpSegment | None:
+def _gtpu(data: bytes, off: int, end: int, lim: int, frame: int, time: float, depth: int) -> Packet | None:
     """GTPv1-U G-PDU at ``off`` (UDP payload); decode the tunnelled IP packet."""
     if end - off < 8:
         return None
@@ -134,31 +133,14 @@ def _gtpu(data: bytes, off: int, end: int, lim: int, frame: int, time: float, de
     return None
 
 
-# Optional, per thread: called as hook(src, sport, dst, dport, payload, frame, time) for every UDP datagram that
-# is not GTP-U (RTMFP is recognised from them). Unset, the default, UDP is skipped. Per thread, because the TUI
-# reads a capture in one thread while body loaders read it again in others (cli.analyze sets it around a read).
-_udp_local = threading.local()
-
-
-def set_udp_hook(hook: Callable[[bytes, int, bytes, int, bytes, int, float], None] | None) -> None:
-    _udp_local.hook = hook
-
-
-def udp_hook() -> Callable[[bytes, int, bytes, int, bytes, int, float], None] | None:
-    return getattr(_udp_local, "hook", None)
-
-
 def _udp(data: bytes, off: int, end: int, lim: int, frame: int, time: float, depth: int, src: bytes = b"",
-         dst: bytes = b"") -> TcpSegment | None:
+         dst: bytes = b"") -> Packet | None:
     if depth >= _MAX_TUNNEL_DEPTH or end - off < 8:
         return None
     sport, dport, ulen = _UDP(data, off)
     if sport != GTPU_PORT and dport != GTPU_PORT:
-        hook = getattr(_udp_local, "hook", None)
-        if hook is not None:
-            stop = min(end, lim, off + ulen) if ulen >= 8 else min(end, lim)
-            hook(src, sport, dst, dport, data[off + 8 : stop], frame, time)
-        return None
+        stop = min(end, lim, off + ulen) if ulen >= 8 else min(end, lim)
+        return UdpDatagram(frame, time, src, sport, dst, dport, data[off + 8 : stop])
     if ulen >= 8 and off + ulen < lim:
         lim = off + ulen
     return _gtpu(data, off + 8, end, lim, frame, time, depth)
@@ -168,7 +150,7 @@ def _udp(data: bytes, off: int, end: int, lim: int, frame: int, time: float, dep
 
 
 def _ipv4(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _NO_LIMIT,
-          depth: int = 0) -> TcpSegment | None:
+          depth: int = 0) -> Packet | None:
     if end - off < 20:
         return None
     vihl, total, frag, proto = _IP4(data, off)
@@ -199,7 +181,7 @@ def _ipv4(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _
 
 
 def _ipv6(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _NO_LIMIT,
-          depth: int = 0) -> TcpSegment | None:
+          depth: int = 0) -> Packet | None:
     if end - off < 40:
         return None
     plen, nxt = _IP6(data, off)
@@ -238,7 +220,7 @@ def _ipv6(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _
     return None
 
 
-def _ip_any(data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _ip_any(data: bytes, off: int, end: int, frame: int, time: float) -> Packet | None:
     if off >= end:
         return None
     version = data[off] >> 4
@@ -249,18 +231,18 @@ def _ip_any(data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegm
     return None
 
 
-def _raw_ipv4(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _raw_ipv4(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     return _ipv4(data, start, end, frame, time)
 
 
-def _raw_ipv6(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _raw_ipv6(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     return _ipv6(data, start, end, frame, time)
 
 
 # --------------------------------------------------------------------------- link layers
 
 
-def _ethertype(etype: int, data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _ethertype(etype: int, data: bytes, off: int, end: int, frame: int, time: float) -> Packet | None:
     """Dispatch on an EtherType, peeling VLAN tags, MPLS labels and PPPoE."""
     for _ in range(8):
         if etype == ETH_IPV4:
@@ -296,7 +278,7 @@ def _ethertype(etype: int, data: bytes, off: int, end: int, frame: int, time: fl
     return None
 
 
-def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     if end - start < 14:
         return None
     etype = (data[start + 12] << 8) | data[start + 13]
@@ -330,19 +312,19 @@ def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> Tcp
     return _ethertype(etype, data, start + 14, end, frame, time)
 
 
-def _linux_sll(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _linux_sll(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     if end - start < 16:
         return None
     return _ethertype((data[start + 14] << 8) | data[start + 15], data, start + 16, end, frame, time)
 
 
-def _linux_sll2(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _linux_sll2(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     if end - start < 20:
         return None
     return _ethertype((data[start] << 8) | data[start + 1], data, start + 20, end, frame, time)
 
 
-def _family(family: int, data: bytes, off: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _family(family: int, data: bytes, off: int, end: int, frame: int, time: float) -> Packet | None:
     if family == _AF_INET:
         return _ipv4(data, off, end, frame, time)
     if family in _AF_INET6:
@@ -350,7 +332,7 @@ def _family(family: int, data: bytes, off: int, end: int, frame: int, time: floa
     return None
 
 
-def _bsd_null(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _bsd_null(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     """DLT_NULL: the family is in the capturing host's byte order."""
     if end - start < 4:
         return None
@@ -360,7 +342,7 @@ def _bsd_null(data: bytes, start: int, end: int, frame: int, time: float) -> Tcp
     return _family(family, data, start + 4, end, frame, time)
 
 
-def _openbsd_loop(data: bytes, start: int, end: int, frame: int, time: float) -> TcpSegment | None:
+def _openbsd_loop(data: bytes, start: int, end: int, frame: int, time: float) -> Packet | None:
     if end - start < 4:
         return None
     return _family(_U32_BE(data, start)[0], data, start + 4, end, frame, time)
@@ -394,7 +376,8 @@ LINK_TYPE_NAMES = {
 
 
 def decoder_for(link_type: int) -> Decoder | None:
-    """The decoder ``(data, start, end, frame, time) -> TcpSegment | None`` for a link type, or None."""
+    """The decoder ``(data, start, end, frame, time) -> TcpSegment | UdpDatagram | None`` for a link type, or
+    None."""
     return DECODERS.get(link_type & 0xFFFF)  # upper bits of a pcap link type carry FCS info
 
 
@@ -404,4 +387,5 @@ def decode_packet(link_type: int, data: bytes, frame: int = 0, time: float = 0.0
     if decoder is None:
         return None
     data = bytes(data)
-    return decoder(data, 0, len(data), frame, time)
+    packet = decoder(data, 0, len(data), frame, time)
+    return packet if type(packet) is TcpSegment else None

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from .layers import decoder_for
-from .segment import TcpSegment
+from .segment import Packet, TcpSegment
 
 CHUNK = 1 << 20
 MAX_PACKET = 262144  # largest captured length accepted for one packet (as Wireshark)
@@ -399,17 +399,22 @@ class CaptureReader:
 
     # ------------------------------------------------------------------ reading
 
-    def segments(self) -> Iterator[TcpSegment]:
-        """Yield a TcpSegment for every decodable TCP packet, in file order (single pass)."""
+    def decoded(self) -> Iterator[Packet]:
+        """Yield a TcpSegment for every decodable TCP packet and a UdpDatagram for every UDP one that is not
+        GTP-U, in file order (single pass)."""
         if self._started:
             return iter(())
         self._started = True
         gen = self._pcap_segments() if self.format == "pcap" else self._pcapng_segments()
         return gen
 
+    def segments(self) -> Iterator[TcpSegment]:
+        """Yield a TcpSegment for every decodable TCP packet, in file order (single pass)."""
+        return (packet for packet in self.decoded() if type(packet) is TcpSegment)
+
     __iter__ = segments
 
-    def _pcap_segments(self) -> Iterator[TcpSegment]:
+    def _pcap_segments(self) -> Iterator[Packet]:
         order, units, hlen, iface = self._pcap
         decode = iface.decode
         unpack = struct.Struct(order + "IIII").unpack_from
@@ -458,7 +463,7 @@ class CaptureReader:
         finally:
             self.close()
 
-    def _pcapng_segments(self) -> Iterator[TcpSegment]:
+    def _pcapng_segments(self) -> Iterator[Packet]:
         buf, pos = self._buf, self._pos
         size = len(buf)
         self._buf = b""
@@ -520,7 +525,7 @@ class CaptureReader:
     # The general path's steps. Each one that finds the input ending, or damage, records the warning and
     # raises _EndOfCapture: reading ends there, every packet before it kept.
 
-    def _pcapng_block(self, buf: bytes, pos: int) -> tuple[TcpSegment | None, bytes, int]:
+    def _pcapng_block(self, buf: bytes, pos: int) -> tuple[Packet | None, bytes, int]:
         """Read the block at ``pos``: (the TCP segment of its packet or None, buffer, position after it)."""
         head, hpos, buf, pos = self._block_start(buf, pos)
         btype, blen = self._section.block_hdr(head, hpos)
@@ -619,7 +624,7 @@ class CaptureReader:
             raise _EndOfCapture
         return data, start, buf, pos
 
-    def _packet_block(self, btype: int, data: bytes, start: int, blen: int) -> TcpSegment | None:
+    def _packet_block(self, btype: int, data: bytes, start: int, blen: int) -> Packet | None:
         """An enhanced packet block (one the fast path did not take) or an obsolete packet block."""
         section = self._section
         ifid: int
@@ -650,7 +655,7 @@ class CaptureReader:
             return None
         return decode(data, start + 28, start + 28 + caplen, frame, time)
 
-    def _simple_packet_block(self, data: bytes, start: int, blen: int) -> TcpSegment | None:
+    def _simple_packet_block(self, data: bytes, start: int, blen: int) -> Packet | None:
         """A simple packet block: interface 0, and no timestamp (the last one is reused)."""
         origlen = self._section.u32(data, start + 8)[0]
         caplen = min(origlen, blen - 16, MAX_PACKET)

@@ -1,4 +1,4 @@
-"""The one thing the capture layer hands on: a TCP segment with where it came from.
+"""What the capture layer hands on: TCP segments (and UDP datagrams, for RTMFP) with where they came from.
 
 Kept deliberately small (slots, packed addresses) because one is made per packet.
 """
@@ -30,6 +30,22 @@ class TcpSegment:
     window: int
     payload: bytes  # the TCP payload bytes present in the capture
     missing: int = 0  # payload bytes the snap length cut off (after `payload`); never data
+
+
+@dataclass(slots=True)
+class UdpDatagram:
+    """A UDP datagram that is not GTP-U (RTMFP is recognised from them)."""
+
+    frame: int
+    time: float
+    src: bytes
+    sport: int
+    dst: bytes
+    dport: int
+    payload: bytes
+
+
+Packet = TcpSegment | UdpDatagram
 
 
 def format_endpoint(address: bytes, port: int) -> str:

@@ -25,10 +25,18 @@ def flow_json(session: FlowSession) -> dict[str, Any]:
 
 
 class JsonDocumentSink:
+    """The JSON document. Flows are listed by id but finish in any order: each flow's messages and, once it
+    has finished, its description are spooled to a temporary file, so that neither the messages nor the
+    finished sessions are held in memory; `write` puts the document together."""
+
+    # A finished flow's description is spooled by flow_finished: the analysis need not keep the session.
+    keeps_finished_sessions = False
+
     def __init__(self) -> None:
         self._spool = tempfile.TemporaryFile()
         self._pending: dict[int, list[str]] = {}
         self._pieces: dict[int, list[tuple[int, int]]] = {}  # flow id -> (offset, length) in the spool
+        self._heads: dict[int, tuple[int, int]] = {}  # flow id -> (offset, length) of its spooled head
 
     def flow_started(self, session: FlowSession) -> None:
         self._pending[session.id] = []
@@ -45,18 +53,28 @@ class JsonDocumentSink:
 
     def flow_finished(self, session: FlowSession) -> None:
         self._spill(session.id)
+        del self._pending[session.id]
+        self._heads[session.id] = self._spool_text(flow_head(session))
 
-    def _spill(self, flow_id: int) -> None:
-        pending = self._pending[flow_id]
-        if not pending:
-            return
-        data = ",\n".join(pending).encode()
+    def _spool_text(self, text: str) -> tuple[int, int]:
+        data = text.encode()
         offset = self._spool.seek(0, 2)
         self._spool.write(data)
-        self._pieces[flow_id].append((offset, len(data)))
+        return offset, len(data)
+
+    def _spill(self, flow_id: int) -> None:
+        pending = self._pending.get(flow_id)
+        if not pending:
+            return
+        self._pieces[flow_id].append(self._spool_text(",\n".join(pending)))
         pending.clear()
 
-    def write(self, out: IO[str], capture: dict[str, Any], sessions: list[FlowSession]) -> None:
+    def _read(self, piece: tuple[int, int]) -> str:
+        self._spool.seek(piece[0])
+        return self._spool.read(piece[1]).decode()
+
+    def write(self, out: IO[str], capture: dict[str, Any], sessions: list[Any]) -> None:
+        """The document: `sessions` by id (finished ones may be stand-ins with only their id)."""
         out.write(document_head(capture))
         for n, session in enumerate(sessions):
             out.write(("," if n else "") + "\n")
@@ -67,20 +85,28 @@ class JsonDocumentSink:
     def close(self) -> None:
         self._spool.close()
 
-    def write_flow(self, out: IO[str], session: FlowSession) -> None:
+    def write_flow(self, out: IO[str], session: Any) -> None:
         """One flow object of the document: its header, summary and warnings, then its spooled messages."""
-        self._spill(session.id)
-        flow = flow_json(session)
-        flow["warnings"] = [w.to_json() for w in session.warnings]
-        out.write(dumps(flow)[:-1] + ',"messages":[\n')
+        head = self._heads.get(session.id)
+        if head is None:  # not finished (a run stopped early): described as it stands
+            self._spill(session.id)
+            out.write(flow_head(session))
+        else:
+            out.write(self._read(head))
         first = True
-        for offset, length in self._pieces.get(session.id, ()):
-            self._spool.seek(offset)
+        for piece in self._pieces.get(session.id, ()):
             if not first:
                 out.write(",\n")
-            out.write(self._spool.read(length).decode())
+            out.write(self._read(piece))
             first = False
         out.write("\n]}")
+
+
+def flow_head(session: FlowSession) -> str:
+    """A flow's object in the document up to its messages."""
+    flow = flow_json(session)
+    flow["warnings"] = [w.to_json() for w in session.warnings]
+    return dumps(flow)[:-1] + ',"messages":[\n'
 
 
 DOCUMENT_TAIL = "\n]}\n"
