@@ -83,6 +83,9 @@ _KINDS = (
     FindingKind("control.short", (E,), CHUNKS, "a Set Chunk Size shorter than 4 bytes"),
     FindingKind("control.chunk-size-zero", (E,), CHUNKS, "Set Chunk Size 0: invalid, the chunk size is unchanged"),
     FindingKind("control.chunk-size-top-bit", (E,), CHUNKS, "Set Chunk Size with the top bit set"),
+    FindingKind("control.chunk-size-unusual", (W, I), CHUNKS,
+                "Set Chunk Size below 128 (warning: SRS and others refuse it) or above 65536 (info: some "
+                "servers and players cap the chunk size there)"),
     FindingKind("control.abort", (I,), CHUNKS, "an Abort dropped a message in progress"),
     FindingKind("control.abort-idle", (W,), CHUNKS, "an Abort for a chunk stream with no message in progress"),
     FindingKind("flow.ack-window-exceeded", (W,), SESSION,
@@ -98,9 +101,15 @@ _KINDS = (
     FindingKind("command.transaction-reused", (W,), COMMANDS,
                 "a transaction id reused while its request was still open"),
     FindingKind("command.error", (E,), COMMANDS, "a request answered with _error"),
+    FindingKind("command.optional-error", (I, W), COMMANDS,
+                "an FMLE call (releaseStream, FCPublish, FCSubscribe, _checkbw) answered with _error: many servers "
+                "do not implement them; info when the publish or play that follows starts, else warning"),
     FindingKind("command.auth-required", (W,), COMMANDS, "the server asks for authentication"),
     FindingKind("command.auth-failed", (E,), COMMANDS, "authentication failed"),
     FindingKind("status.error", (E,), COMMANDS, "an onStatus with level error, its code explained"),
+    FindingKind("connect.reconnect-requested", (I,), COMMANDS,
+                "the server asked the client to reconnect (E-RTMP v2 NetConnection.Connect.ReconnectRequest): the "
+                "end of the connection that follows is planned, not a failure"),
     FindingKind("status.warning", (W,), COMMANDS, "an onStatus with level warning"),
     FindingKind("stream.not-created", (W,), COMMANDS,
                 "publish or play on stream 0 or on a stream createStream did not make"),

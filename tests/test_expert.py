@@ -723,3 +723,94 @@ def test_publish_and_play_are_answered_by_the_first_onstatus_on_their_stream():
             code = answer["args"][1]["code"]
             seen.add((request["command"], code))
     assert seen == {("publish", "NetStream.Publish.Start"), ("play", "NetStream.Play.Start")}
+
+
+# -- FMLE calls a server does not implement --------------------------------------------------------------
+
+def _fmle_publish(start: bool) -> Conversation:
+    """FFmpeg's publish sequence (releaseStream, FCPublish, createStream, publish) to a server that answers the
+    two FMLE calls with _error, as servers that do not implement them do."""
+    conv = Conversation()
+    conv.connect()
+    not_found = {"level": "error", "code": "NetConnection.Call.Failed", "description": "Method not found."}
+    conv.cmd("c2s", "releaseStream", 2, None, "cam1")
+    conv.cmd("s2c", "_error", 2, None, not_found)
+    conv.cmd("c2s", "FCPublish", 3, None, "cam1")
+    conv.cmd("s2c", "_error", 3, None, not_found)
+    conv.create_stream()
+    conv.cmd("c2s", "publish", 5, None, "cam1", "live", stream_id=1)
+    code = "NetStream.Publish.Start" if start else "NetStream.Publish.BadName"
+    conv.cmd("s2c", "onStatus", 0, None, {"level": "status" if start else "error", "code": code,
+                                          "description": "cam1"}, stream_id=1)
+    if start:
+        send_media(conv, seconds=2.0)
+        conv.cmd("c2s", "deleteStream", 6, None, 1)
+    conv.finish()
+    return conv
+
+
+def test_fmle_call_errors_are_info_when_the_publish_starts():
+    conv = _fmle_publish(start=True)
+    assert not conv.findings("command.error")
+    found = conv.findings("command.optional-error")
+    assert [f.severity for f in found] == ["info", "info"]
+    assert "releaseStream answered _error" in found[0].message and "harmless" in found[0].message
+    assert "FCPublish answered _error" in found[1].message
+    assert "publish live/cam1: ok" in verdict(conv.session)
+    assert not [f for f in conv.session.warnings if f.severity == "error"]
+
+
+def test_fmle_call_errors_are_warnings_when_nothing_starts():
+    conv = _fmle_publish(start=False)
+    found = conv.findings("command.optional-error")
+    assert [f.severity for f in found] == ["warning", "warning"]
+    assert "no publish or play started" in found[0].message
+    assert "failed, NetStream.Publish.BadName" in verdict(conv.session)
+
+
+# -- chunk sizes peers may refuse ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size,severity,words", [(64, "warning", "SRS"), (1 << 20, "info", "65536")])
+def test_unusual_chunk_sizes_are_reported(size, severity, words):
+    conv = Conversation()
+    conv.send("s2c", 1, struct.pack(">I", size))
+    conv.finish()
+    [finding] = conv.findings("control.chunk-size-unusual")
+    assert finding.severity == severity and words in finding.message and str(size) in finding.message
+
+
+@pytest.mark.parametrize("size", [128, 4096, 60000, 65536])
+def test_usual_chunk_sizes_are_quiet(size):
+    conv = Conversation()
+    conv.send("s2c", 1, struct.pack(">I", size))
+    conv.finish()
+    assert not conv.findings("control.chunk-size-unusual")
+
+
+# -- E-RTMP v2 reconnect request --------------------------------------------------------------------------
+
+def test_reconnect_request_makes_the_end_planned():
+    """The server asks for a reconnect (NetConnection.Connect.ReconnectRequest, E-RTMP v2) and closes: not an
+    abrupt end, and the verdict says where the client was sent."""
+    conv = publishing()
+    send_media(conv, seconds=2.0)
+    conv.cmd("s2c", "onStatus", 0, None, {"level": "status", "code": "NetConnection.Connect.ReconnectRequest",
+                                          "description": "server maintenance",
+                                          "tcUrl": "rtmp://edge2.example.net/live"})
+    conv.finish("fin")
+    assert not conv.findings("stream.closed-abruptly")
+    [finding] = conv.findings("connect.reconnect-requested")
+    assert finding.severity == "info" and "rtmp://edge2.example.net/live" in finding.message
+    assert "server maintenance" in finding.message
+    assert "publish live/cam1: ok until the server asked the client to reconnect to rtmp://edge2.example.net/live" \
+        in verdict(conv.session)
+    summary = conv.session.to_json_summary()
+    assert summary["expert"]["reconnect_request"]["tcUrl"] == "rtmp://edge2.example.net/live"
+
+
+def test_without_reconnect_request_the_same_end_is_abrupt():
+    conv = publishing()
+    send_media(conv, seconds=2.0)
+    conv.finish("fin")
+    assert conv.findings("stream.closed-abruptly") and not conv.findings("connect.reconnect-requested")
+    assert "reconnect_request" not in conv.session.to_json_summary()["expert"]

@@ -704,3 +704,24 @@ def test_nal_units_are_walked_with_the_length_size_the_configuration_declares():
     # Without the configuration, the 4-byte default misreads the same frame.
     from rtmp_inspect.rtmp.media import parse_video
     assert parse_video(frame).units != (6, 5)
+
+
+def test_nginx_rtmp_audiocodecid_zero_means_no_audio():
+    """nginx-rtmp's onMetaData for a video-only stream: audiocodecid 0 and audiodatarate 0 say "no audio"."""
+    sim = Sim()
+    sim.send(0.5, 18, metadata(width=640, height=360, framerate=25, videocodecid=7, videodatarate=0,
+                               audiocodecid=0, audiodatarate=0, audiosamplerate=0), 0)
+    publish(sim, 4.0, audio=False)
+    sim.finish()
+    assert "media.metadata-mismatch" not in sim.codes()
+
+
+def test_audiocodecid_zero_with_a_sample_rate_still_declares_audio():
+    """SoundFormat 0 (linear PCM) with a sample rate is a declared track: its absence is still reported."""
+    sim = Sim()
+    sim.send(0.5, 18, metadata(width=640, height=360, framerate=25, videocodecid=7, audiocodecid=0,
+                               audiosamplerate=44100), 0)
+    publish(sim, 4.0, audio=False)
+    sim.finish()
+    assert [w.message for w in sim.warnings if w.code == "media.metadata-mismatch"] == \
+        ["stream 1: onMetaData declares audio but the stream carried none"]

@@ -17,10 +17,13 @@ commands    command.unanswered          a request never got _result/_error (warn
                                         createStream, info for others)
             command.transaction-reused  a transaction id reused while its request was still open (warning)
             command.error               a request answered with _error (error)
+            command.optional-error      an FMLE call answered with _error: info if the publish/play that
+                                        follows starts, else warning (judged at the end)
             command.auth-required       the server asks for authentication (authmod=..., needauth) (warning)
             command.auth-failed         authentication failed (reason=authfailed, nosuchuser...) (error)
             status.error                onStatus with level "error", with the code explained (error)
             status.warning              onStatus with level "warning" (warning)
+            connect.reconnect-requested the server asked for a reconnect (E-RTMP v2) (info)
             stream.not-created          publish/play on stream 0 or on a stream createStream did not make (warning)
             connect.closed-unanswered   the connection closed after connect without an answer (error)
 media       media.timestamp-backwards   timestamps going backwards per direction, stream and type (warning)
@@ -43,7 +46,7 @@ from ..rtmp.vocabulary import Direction, MessageType
 from .commands import MessageStream, Status
 from .records import MessageRecord, WarningRecord
 from .summary import status_fields
-from .verdict import verdict
+from .verdict import START_CODES, verdict
 
 C2S, S2C = Direction.C2S, Direction.S2C
 OTHER = {d: d.other for d in Direction}
@@ -53,6 +56,11 @@ KEYFRAME_LIMIT_MS = 10_000
 PING_GRACE_S = 2.0  # a ping sent less than this before the capture ends may be answered after it
 WRAP = 1 << 32
 
+# Calls of Adobe's FMLE that many servers do not implement; FFmpeg deliberately ignores their _error. An
+# _error to one is judged by what follows: harmless when a publish or play then starts.
+OPTIONAL_CALLS = frozenset(("releaseStream", "FCPublish", "FCSubscribe", "FCUnpublish", "FCUnsubscribe", "_checkbw"))
+_START_CODES = frozenset(code for codes in START_CODES.values() for code in codes)
+
 # Commands that are answered by onStatus (or by nothing), not by _result/_error.
 NO_RESULT_COMMANDS = frozenset({
     "publish", "play", "play2", "seek", "pause", "pauseRaw", "receiveAudio", "receiveVideo", "closeStream",
@@ -61,6 +69,7 @@ NO_RESULT_COMMANDS = frozenset({
 })
 IMPORTANT_REQUESTS = frozenset({"connect", "createStream"})
 STOP_COMMANDS = frozenset({"deleteStream", "closeStream", "FCUnpublish"})
+RECONNECT_REQUEST = "NetConnection.Connect.ReconnectRequest"  # E-RTMP v2: the server asks for a reconnect
 STOP_STATUSES = frozenset({"NetStream.Unpublish.Success", "NetStream.Play.Stop", "NetStream.Play.UnpublishNotify",
                            "NetStream.Play.Complete", "NetConnection.Connect.Closed"})
 START_STATUSES = {"publish": ("NetStream.Publish.Start",),
@@ -209,6 +218,8 @@ class ExpertChecks:
         self.stop_seen = False  # deleteStream, closeStream, FCUnpublish, a stop/unpublish status or StreamEOF
         self.request_streams: dict[int, int] = {}  # message index of publish/play -> its message stream
         self._finished = False
+        self._optional_errors: list[tuple[MessageRecord, str]] = []  # (the _error, its text), judged at the end
+        self.reconnect: dict[str, Any] | None = None  # the server's ReconnectRequest, if it sent one
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -256,12 +267,28 @@ class ExpertChecks:
 
     # flow control
 
+    def _chunk_size(self, record: MessageRecord, value: int, out: list[WarningRecord]) -> None:
+        """Sizes the decoder takes but peers may not (0 and the top bit are the decoder's own findings)."""
+        dir = record.dir
+        if 0 < value < 128:
+            out.append(self._make("control.chunk-size-unusual", "warning", record.frame,
+                                  f"the {SIDE[dir]} set a chunk size of {value}, below the 128 the spec asks for "
+                                  "at least: SRS and other servers refuse it and close the connection",
+                                  dir, record.time))
+        elif 65536 < value < 1 << 31:
+            out.append(self._make("control.chunk-size-unusual", "info", record.frame,
+                                  f"the {SIDE[dir]} set a chunk size of {value}, above 65536: accepted by FFmpeg "
+                                  "and nginx-rtmp, but some servers and players cap the chunk size at 65536",
+                                  dir, record.time))
+
     def _control(self, record: MessageRecord, control: Control, out: list[WarningRecord]) -> None:
         dir = record.dir
         value = control.value
         if value is None:
             return
-        if record.type_id == MessageType.WINDOW_ACK_SIZE:
+        if record.type_id == MessageType.SET_CHUNK_SIZE:
+            self._chunk_size(record, value, out)
+        elif record.type_id == MessageType.WINDOW_ACK_SIZE:
             if value == 0:
                 out.append(self._make("flow.window-zero", "warning", record.frame,
                                       f"the {SIDE[dir]} set a Window Acknowledgement Size of 0: no acknowledgement "
@@ -354,7 +381,9 @@ class ExpertChecks:
             code, level, description = status_fields(info)
             if code in STOP_STATUSES:
                 self.stop_seen = True
-            if level in ("error", "warning") and code:
+            if code == RECONNECT_REQUEST:
+                self._reconnect_request(record, info, description, out)
+            elif level in ("error", "warning") and code:
                 text = f"onStatus {code} on stream {record.stream_id}"
                 explanation = explain_status(code)
                 if explanation:
@@ -369,6 +398,19 @@ class ExpertChecks:
         elif name in ("publish", "play", "play2"):
             self.request_streams[record.index] = record.stream_id
             self._stream_created(record, name, out)
+
+    def _reconnect_request(self, record: MessageRecord, info: Any, description: str | None,
+                           out: list[WarningRecord]) -> None:
+        """E-RTMP v2: the server asks the client to reconnect, to the tcUrl it names or to the same one."""
+        tc_url = info.get("tcUrl") if isinstance(info, dict) else None
+        tc_url = tc_url if isinstance(tc_url, str) else None
+        self.reconnect = {"frame": record.frame, "time": record.time, "tcUrl": tc_url, "description": description}
+        target = f"to {tc_url!r}" if tc_url else "to the same tcUrl"
+        text = f"the server asked the client to reconnect {target} (E-RTMP NetConnection.Connect.ReconnectRequest)"
+        if description:
+            text += f": {description!r}"
+        out.append(self._make("connect.reconnect-requested", "info", record.frame,
+                              text + "; the end of this connection is planned", record.dir, record.time))
 
     @staticmethod
     def _auth_text(authmod: str | None, reason: str | None) -> str:
@@ -411,6 +453,9 @@ class ExpertChecks:
                 out.append(self._make("command.auth-failed", "error", record.frame, text, dir, record.time))
             else:
                 out.append(self._make("command.auth-required", "warning", record.frame, text, dir, record.time))
+            return
+        if request is not None and request.name in OPTIONAL_CALLS:
+            self._optional_errors.append((record, text))
             return
         out.append(self._make("command.error", "error", record.frame, text, dir, record.time))
 
@@ -611,7 +656,20 @@ class ExpertChecks:
                                       f"{part} from the {SIDE[sender]} {how} {peer_part} ({scheme} handshake): "
                                       f"a strict {SIDE[peer]} closes the connection", sender))
 
+    def _end_optional_errors(self, out: list[WarningRecord]) -> None:
+        started = any(s.code in _START_CODES for s in self.session.state.statuses)
+        for record, text in self._optional_errors:
+            if started:
+                out.append(self._make("command.optional-error", "info", record.frame,
+                                      f"{text}: harmless, the publish or play that followed started (many servers do "
+                                      "not implement this FMLE call)", record.dir, record.time))
+            else:
+                out.append(self._make("command.optional-error", "warning", record.frame,
+                                      f"{text}, and no publish or play started afterwards (many servers do not "
+                                      "implement this FMLE call; look at what failed next)", record.dir, record.time))
+
     def _end_commands(self, out: list[WarningRecord]) -> None:
+        self._end_optional_errors(out)
         session = self.session
         state = session.state
         ended = session.ended
@@ -652,7 +710,7 @@ class ExpertChecks:
         """(the stream, its start status) when a started stream ended with the connection
         (FIN/RST) and neither side stopped it (no deleteStream/closeStream/FCUnpublish, stop status, StreamEOF)."""
         session = self.session
-        if session.ended not in ("fin", "rst") or self.stop_seen:
+        if session.ended not in ("fin", "rst") or self.stop_seen or self.reconnect is not None:
             return None
         for stream_id, stream in sorted(session.state.streams.items()):
             starts = START_STATUSES.get(stream.role or "", ())
@@ -747,11 +805,10 @@ class ExpertChecks:
                 if t.video_codec or t.audio_codec]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "verdict": verdict(self.session),
-            "expert": {
-                "media": [t.to_json() for t in self.media_tracks()],
-                "findings": {sev: sum(1 for f in self.findings if f.severity == sev)
-                             for sev in ("error", "warning", "info")},
-            },
+        expert: dict[str, Any] = {
+            "media": [t.to_json() for t in self.media_tracks()],
+            "findings": {sev: sum(1 for f in self.findings if f.severity == sev) for sev in ("error", "warning", "info")},
         }
+        if self.reconnect is not None:
+            expert["reconnect_request"] = dict(self.reconnect)
+        return {"verdict": verdict(self.session), "expert": expert}

@@ -745,8 +745,12 @@ class StreamStatistics:
         video, audio = stream.video, stream.audio
         declares_video = "videocodecid" in declared and declared["videocodecid"] not in (0, "", None) \
             or any((_number(declared.get(k)) or 0) > 0 for k in ("width", "height", "videodatarate"))
-        declares_audio = "audiocodecid" in declared and declared["audiocodecid"] not in ("", None) \
-            or any((_number(declared.get(k)) or 0) > 0 for k in ("audiosamplerate", "audiodatarate"))
+        audio_figures = any((_number(declared.get(k)) or 0) > 0 for k in ("audiosamplerate", "audiodatarate"))
+        # nginx-rtmp writes audiocodecid 0 with audiodatarate 0 to mean "no audio"; SoundFormat 0 (linear PCM)
+        # really sent comes with a sample rate or a data rate.
+        codec_id = declared.get("audiocodecid")
+        declares_audio = "audiocodecid" in declared and codec_id not in ("", None) \
+            and not (_number(codec_id) == 0 and not audio_figures) or audio_figures
         # A declared track that never came, once the other has run long enough (2 s) to expect it.
         for name, declares, track, other in (("video", declares_video, video, audio),
                                              ("audio", declares_audio, audio, video)):

@@ -97,8 +97,12 @@ def _stream_verdict(session: Any, stream: Any, expert: Any) -> str:
     has_media = track is not None and (track.video_codec or track.audio_codec)
     started = any(s.code in START_CODES.get(stream.role, ()) for s in codes)
     abrupt = expert.abrupt_end() if expert is not None else None
+    reconnect = expert.reconnect if expert is not None else None
     if started and abrupt is not None and abrupt[0] is stream:
         status = f"started, then the connection ended ({session.ended}) without a stop"
+    elif started and reconnect is not None:
+        target = f" to {reconnect['tcUrl']}" if reconnect["tcUrl"] else ""
+        status = f"ok until the server asked the client to reconnect{target}"
     elif started:
         status = "ok"
     elif has_media:
