@@ -807,7 +807,8 @@ class ExpertChecks:
     def to_json(self) -> dict[str, Any]:
         expert: dict[str, Any] = {
             "media": [t.to_json() for t in self.media_tracks()],
-            "findings": {sev: sum(1 for f in self.findings if f.severity == sev) for sev in ("error", "warning", "info")},
+            "findings": {sev: sum(1 for f in self.findings if f.severity == sev)
+                         for sev in ("error", "warning", "info")},
         }
         if self.reconnect is not None:
             expert["reconnect_request"] = dict(self.reconnect)
