@@ -114,6 +114,9 @@ _KINDS = (
     FindingKind("stream.not-created", (W,), COMMANDS,
                 "publish or play on stream 0 or on a stream createStream did not make"),
     FindingKind("stream.closed-abruptly", (W,), COMMANDS, "a started stream ended with the connection, without a stop"),
+    FindingKind("stream.media-elsewhere", (W,), COMMANDS,
+                "the media of a publish or play came on another message stream than the one it was started on "
+                "(node-media-server sends a player's media on stream 0)"),
     FindingKind("connect.closed-unanswered", (E,), COMMANDS, "the connection closed after connect without an answer"),
     # media
     FindingKind("media.timestamp-backwards", (W,), MEDIA, "timestamps of a stream went backwards"),

@@ -814,3 +814,36 @@ def test_without_reconnect_request_the_same_end_is_abrupt():
     conv.finish("fin")
     assert conv.findings("stream.closed-abruptly") and not conv.findings("connect.reconnect-requested")
     assert "reconnect_request" not in conv.session.to_json_summary()["expert"]
+
+
+# -- media on another message stream than the play's ------------------------------------------------------
+
+def test_media_sent_on_stream_zero_is_counted_and_reported():
+    """node-media-server sends a player's media on message stream 0, not on the stream play was sent on."""
+    conv = Conversation()
+    conv.connect()
+    conv.create_stream()
+    conv.cmd("c2s", "play", 3, None, "cam1", stream_id=1)
+    conv.cmd("s2c", "onStatus", 0, None, {"level": "status", "code": "NetStream.Play.Start",
+                                          "description": "Started playing cam1."}, stream_id=1)
+    conv.send("s2c", 9, AVC_CONFIG, 0)
+    conv.send("s2c", 8, AAC_CONFIG, 0)
+    for i in range(76):
+        conv.send("s2c", 9, avc_frame(i % 50 == 0), 0, i * 40, dt=0.0)
+        conv.send("s2c", 8, aac_frame(), 0, i * 40, dt=0.0)
+    conv.cmd("c2s", "deleteStream", 4, None, 1)
+    conv.finish()
+    [finding] = conv.findings("stream.media-elsewhere")
+    assert finding.severity == "warning" and "came on message stream 0" in finding.message
+    assert "76 video and 76 audio frames" in finding.message  # (not counting the sequence headers)
+    text = verdict(conv.session)
+    assert text.startswith("play live/cam1: ok, 3.0 s, H.264") and "media on message stream 0" in text
+    assert "no media" not in text
+
+
+def test_media_on_the_play_stream_is_quiet():
+    conv = publishing()
+    send_media(conv, seconds=2.0)
+    conv.cmd("c2s", "deleteStream", 4, None, 1)
+    conv.finish()
+    assert not conv.findings("stream.media-elsewhere")

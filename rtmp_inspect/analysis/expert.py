@@ -159,6 +159,7 @@ class _Track:
     audio_frames: int = 0
     first_video_ts: int | None = None
     first_video_frame: int | None = None
+    first_frame: int | None = None  # of its first media message
     last_video_ts: int | None = None
     keyframes: int = 0
     last_key_ts: int | None = None
@@ -536,6 +537,7 @@ class ExpertChecks:
         # a coded frame
         if track.first_ts is None:
             track.first_ts = ts
+            track.first_frame = record.frame
         track.last_ts = ts
         if isinstance(info, VideoInfo):
             track.video_frames += 1
@@ -706,6 +708,20 @@ class ExpertChecks:
                                   f"{SIDE[request.dir]} never got _result or _error; {tail}",
                                   request.dir, request.time))
 
+    def _media_elsewhere(self, out: list[WarningRecord]) -> None:
+        for _, stream in sorted(self.session.state.streams.items()):
+            if not stream.role:
+                continue
+            track, other = self.media_track(stream)
+            if track is None or other is None:
+                continue
+            sender = "client" if stream.role == "publish" else "server"
+            out.append(self._make("stream.media-elsewhere", "warning", track.first_frame,
+                                  f"the media of {stream.role} on message stream {stream.stream_id} came on message "
+                                  f"stream {other} instead ({track.video_frames} video and {track.audio_frames} audio "
+                                  f"frames): the {sender} sent it on the wrong stream; players that follow the spec "
+                                  "drop it", track.dir))
+
     def abrupt_end(self) -> tuple[MessageStream, Status] | None:
         """(the stream, its start status) when a started stream ended with the connection
         (FIN/RST) and neither side stopped it (no deleteStream/closeStream/FCUnpublish, stop status, StreamEOF)."""
@@ -722,7 +738,23 @@ class ExpertChecks:
             return stream, start
         return None
 
+    def media_track(self, stream: MessageStream) -> tuple[_Track | None, int | None]:
+        """The media of a publish or play: on its own message stream, or else (a server's mistake) on another
+        one in its direction that no publish or play of the session was started on. (track, the other stream
+        id or None)."""
+        media_dir = C2S if stream.role == "publish" else S2C
+        own = self.tracks.get((media_dir, stream.stream_id))
+        if own is not None and (own.video_codec or own.audio_codec):
+            return own, None
+        roles = self.session.state.streams
+        for (dir, stream_id), track in sorted(self.tracks.items(), key=lambda kv: kv[0][1]):
+            if dir == media_dir and stream_id != stream.stream_id and (track.video_codec or track.audio_codec) \
+                    and not getattr(roles.get(stream_id), "role", None):
+                return track, stream_id
+        return own, None
+
     def _end_streams(self, out: list[WarningRecord]) -> None:
+        self._media_elsewhere(out)
         found = self.abrupt_end()
         if found is None:
             return

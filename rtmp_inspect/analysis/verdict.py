@@ -92,8 +92,7 @@ def _stream_verdict(session: Any, stream: Any, expert: Any) -> str:
         return f"{label}: failed, {errors[0].code}"
     if request is not None and request.response == "_error":
         return f"{label}: failed, {request.name} answered _error"
-    media_dir = C2S if stream.role == "publish" else S2C
-    track = expert.tracks.get((media_dir, stream.stream_id)) if expert is not None else None
+    track, elsewhere = expert.media_track(stream) if expert is not None else (None, None)
     has_media = track is not None and (track.video_codec or track.audio_codec)
     started = any(s.code in START_CODES.get(stream.role, ()) for s in codes)
     abrupt = expert.abrupt_end() if expert is not None else None
@@ -121,6 +120,8 @@ def _stream_verdict(session: Any, stream: Any, expert: Any) -> str:
         parts.append("no media")
     if stream.stream_id == 0:
         parts.append("sent on stream 0")
+    if elsewhere is not None and has_media:
+        parts.append(f"media on message stream {elsewhere}")
     return ", ".join(parts)
 
 
