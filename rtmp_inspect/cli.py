@@ -16,6 +16,7 @@ from .core import core_name, native_by_default
 from .export.json_export import JsonDocumentSink, JsonLinesSink, jsonl_capture_warning
 from .export.stable import stabilize
 from .export.text import TextSink
+from .output_file import AtomicOutput, OutputRefused, refuse_inputs
 from .parallel import CaptureJob, WorkerFailed, available_cores, run_captures, run_parallel, worker_count
 from .progress import progress_tick
 from .runner import Run, RunOptions, run
@@ -232,22 +233,32 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_tui(args.captures, run_options(args))
     out: IO[str]
-    opened = None
+    opened: AtomicOutput | None = None
     try:
         if args.output:
-            opened = out = open(args.output, "w", encoding="utf-8", newline="\n")
+            try:
+                refuse_inputs(args.output, [*args.captures, *([args.tls_keylog] if args.tls_keylog else [])])
+            except OutputRefused as exc:
+                sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
+                return EXIT_BAD_INPUT
+            # Written beside the target and renamed into place only when the run succeeds: a failed run
+            # leaves an existing file as it was.
+            opened = AtomicOutput(args.output)
+            out = opened.file
         else:
             out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n", write_through=False) \
                 if hasattr(sys.stdout, "buffer") else sys.stdout
+        status = EXIT_BAD_INPUT
         try:
-            return run_command(args, out, sys.stderr)
+            status = run_command(args, out, sys.stderr)
+            return status
         finally:
             try:
                 out.flush()
             except BrokenPipeError:
                 pass
             if opened is not None:
-                opened.close()
+                opened.commit() if status != EXIT_BAD_INPUT else opened.discard()
     except CaptureError as exc:
         sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
         return EXIT_BAD_INPUT

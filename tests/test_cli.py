@@ -184,3 +184,57 @@ def test_the_handshake_is_part_of_the_timeline_in_jsonl_and_text(tmp_path):
     text = tmp_path / "out.txt"
     assert _cli.main([str(samples / "publish_play.pcap"), "--format", "text", "-o", str(text), "--jobs", "1"]) == 0
     assert text.read_text().count(" handshake C1 ") == 3
+
+
+# -- -o never destroys a file ----------------------------------------------------------------------------
+
+def _copy_of_sample(tmp_path: Path) -> Path:
+    capture = tmp_path / "capture.pcap"
+    capture.write_bytes(public("wireshark_rtmp_sample.cap").read_bytes())
+    return capture
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink", "relative"])
+def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path: Path, how: str):
+    capture = _copy_of_sample(tmp_path)
+    original = capture.read_bytes()
+    target = {"same": capture, "symlink": tmp_path / "link.pcap", "hardlink": tmp_path / "hard.pcap",
+              "relative": tmp_path / "sub" / ".." / "capture.pcap"}[how]
+    (tmp_path / "sub").mkdir()
+    if how == "symlink":
+        target.symlink_to(capture)
+    elif how == "hardlink":
+        target.hardlink_to(capture)
+    done = run(str(capture), "-o", str(target), "--format", "json")
+    assert done.returncode == 2
+    assert b"is an input of this run" in done.stderr and done.stderr.count(b"\n") == 1
+    assert capture.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")) == []
+
+
+def test_a_failed_run_leaves_the_output_file_as_it_was(tmp_path: Path):
+    existing = tmp_path / "report.json"
+    existing.write_text("the previous report\n")
+    done = run(str(tmp_path / "missing.pcap"), "-o", str(existing), "--format", "json")
+    assert done.returncode == 2
+    assert existing.read_text() == "the previous report\n"
+    flv = tmp_path / "x.flv"
+    flv.write_bytes(b"FLV\x01" + bytes(100))
+    assert run(str(flv), "-o", str(existing), "--format", "json").returncode == 2
+    assert existing.read_text() == "the previous report\n"
+    fresh = tmp_path / "new.json"
+    assert run(str(tmp_path / "missing.pcap"), "-o", str(fresh)).returncode == 2
+    assert not fresh.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_a_successful_run_replaces_the_output_file_whole(tmp_path: Path):
+    capture = _copy_of_sample(tmp_path)
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    done = run(str(capture), "-o", str(target), "--format", "json")
+    assert done.returncode == 0
+    assert json.loads(target.read_text())["flows"], "the new report is whole"
+    assert target.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
