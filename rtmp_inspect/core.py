@@ -45,6 +45,8 @@ def core_name(use_native: bool) -> str:
     return "native core" if use_native else "pure Python"
 
 
+FEED_BYTES = 64 * 1024  # capture bytes per engine batch
+
 # Kinds of the engine's events (native/py/src/engine.rs): (kind, steps, ...).
 STARTED, DATA, GAP, MISMATCH, ENDED, UDP, DECODED, STEPS = range(8)
 
@@ -150,15 +152,20 @@ class NativeCaptureReader:
         return getattr(source, "bytes_read", 0), size
 
     def batches(self) -> Iterator[list[EngineEvent]]:
-        """The engine's events, a batch per chunk read, then the last batch (where the open flows end)."""
+        """The engine's events, a batch per FEED_BYTES of the capture, then the last batch (where the open
+        flows end). Small batches matter: the bytes of a flow in the batch where it is recognised come to
+        Python as data; from the next batch on the engine decodes them itself."""
         engine = self.engine
         while True:
             chunk = self._src.read()
-            batch = engine.feed(chunk) if chunk else engine.finish()
-            self._merge_warnings()
-            yield batch
             if not chunk:
-                return
+                break
+            for start in range(0, len(chunk), FEED_BYTES):
+                yield engine.feed(chunk[start:start + FEED_BYTES])
+            self._merge_warnings()
+        batch = engine.finish()
+        self._merge_warnings()
+        yield batch
 
     def close(self) -> None:
         self._src.close()

@@ -118,6 +118,11 @@ _KINDS = (
                 "the media of a publish or play came on another message stream than the one it was started on "
                 "(node-media-server sends a player's media on stream 0)"),
     FindingKind("connect.closed-unanswered", (E,), COMMANDS, "the connection closed after connect without an answer"),
+    FindingKind("capability.not-advertised", (W,), COMMANDS,
+                "an E-RTMP codec or multitrack sent although connect's fourCcList / FourCcInfoMap / capsEx did not "
+                "advertise it (servers that negotiate, e.g. YouTube ingest, may refuse or drop it)"),
+    FindingKind("capability.not-accepted", (W,), COMMANDS,
+                "an E-RTMP codec or multitrack published although the server's connect _result did not list it"),
     # media
     FindingKind("media.timestamp-backwards", (W,), MEDIA, "timestamps of a stream went backwards"),
     FindingKind("media.timestamp-jump", (W, I), MEDIA,

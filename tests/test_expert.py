@@ -21,6 +21,7 @@ from rtmp_inspect.analysis.session import FlowSession
 from rtmp_inspect.analysis.verdict import verdict
 from rtmp_inspect.export.check_report import check_report
 from rtmp_inspect.rtmp.handshake import CLIENT_KEY, digest_offset
+from tests.support.media_files import MEDIA, mp4_box
 from tests.support.paths import public
 from tests.support.rtmp_builder import amf0, command, echo, handshake_part, message_chunks
 
@@ -847,3 +848,78 @@ def test_media_on_the_play_stream_is_quiet():
     conv.cmd("c2s", "deleteStream", 4, None, 1)
     conv.finish()
     assert not conv.findings("stream.media-elsewhere")
+
+
+# -- E-RTMP capability negotiation --------------------------------------------------------------------------
+
+def _ex_video(frame_type: int, packet_type: int, fourcc: bytes, payload: bytes) -> bytes:
+    return bytes([0x80 | (frame_type << 4) | packet_type]) + fourcc + payload
+
+
+def _hevc_publish(client_caps: dict | None, server_caps: dict | None = None, multitrack: bool = False) -> Conversation:
+    """An E-RTMP HEVC publish (the configuration record is ffmpeg's, from tests/data/media) after a connect that
+    offers `client_caps` and a _result that answers `server_caps`."""
+    conv = Conversation()
+    conv.cmd("c2s", "connect", 1, {"app": "live", "tcUrl": "rtmp://example.net/live", **(client_caps or {})})
+    conv.cmd("s2c", "_result", 1, {"fmsVer": "FMS/3,0,1,123", **(server_caps or {})}, CONNECT_OK)
+    conv.create_stream()
+    conv.cmd("c2s", "publish", 3, None, "cam1", "live", stream_id=1)
+    conv.cmd("s2c", "onStatus", 0, None, {"level": "status", "code": "NetStream.Publish.Start",
+                                          "description": "cam1"}, stream_id=1)
+    hvcc = mp4_box(MEDIA / "hevc_main10_640x360.mp4", b"hvcC")
+    conv.send("c2s", 9, _ex_video(1, 0, b"hvc1", hvcc), 1)
+    for i in range(50):
+        nal = bytes([19 << 1 if i % 25 == 0 else 1 << 1, 1, 0xAF])
+        frame = struct.pack(">I", len(nal)) + nal
+        if multitrack:  # OneTrack, CodedFramesX, track 1
+            body = bytes([0x80 | ((1 if i % 25 == 0 else 2) << 4) | 6, 3]) + b"hvc1" + bytes([1]) + frame
+        else:
+            body = _ex_video(1 if i % 25 == 0 else 2, 3, b"hvc1", frame)
+        conv.send("c2s", 9, body, 1, i * 40, dt=0.0)
+    conv.cmd("c2s", "deleteStream", 4, None, 1)
+    conv.finish()
+    return conv
+
+
+def test_capabilities_are_in_the_session_summary_for_both_sides():
+    conv = _hevc_publish({"fourCcList": ["hvc1", "av01"], "capsEx": 3.0,
+                          "videoFourCcInfoMap": {"hvc1": 2.0}},
+                         {"fourCcList": ["hvc1"], "capsEx": 1.0})
+    capabilities = conv.session.to_json_summary()["session"]["capabilities"]
+    assert capabilities["client"]["fourCcList"] == ["hvc1", "av01"]
+    assert capabilities["client"]["capsEx_names"] == ["Reconnect", "Multitrack"]
+    assert capabilities["client"]["videoFourCcInfoMap"] == {"hvc1": {"flags": 2, "names": ["CanEncode"]}}
+    assert capabilities["server"] == {"fourCcList": ["hvc1"], "capsEx": 1, "capsEx_names": ["Reconnect"]}
+    assert not conv.findings("capability.not-advertised") and not conv.findings("capability.not-accepted")
+
+
+def test_hevc_sent_without_being_advertised():
+    conv = _hevc_publish(None)
+    [finding] = conv.findings("capability.not-advertised")
+    assert finding.severity == "warning" and "sent HEVC" in finding.message and "no fourCcList" in finding.message
+    assert "capabilities" not in conv.session.to_json_summary()["session"]
+
+
+def test_hevc_the_server_did_not_list():
+    conv = _hevc_publish({"fourCcList": ["hvc1"]}, {"fourCcList": ["av01"]})
+    [finding] = conv.findings("capability.not-accepted")
+    assert "'hvc1'" in finding.message and not conv.findings("capability.not-advertised")
+
+
+def test_wildcard_fourcc_list_advertises_every_codec():
+    assert not _hevc_publish({"fourCcList": ["*"]}).findings("capability.not-advertised")
+
+
+def test_multitrack_sent_without_caps_ex_multitrack():
+    conv = _hevc_publish({"fourCcList": ["hvc1"], "capsEx": 1.0}, multitrack=True)
+    [finding] = conv.findings("capability.not-advertised")
+    assert "multitrack" in finding.message and "Multitrack" in finding.message
+    assert not _hevc_publish({"fourCcList": ["hvc1"], "capsEx": 2.0}, multitrack=True) \
+        .findings("capability.not-advertised")
+
+
+def test_legacy_codecs_need_no_negotiation():
+    conv = publishing()
+    send_media(conv, seconds=2.0)
+    conv.finish()
+    assert not conv.findings("capability.not-advertised")

@@ -32,6 +32,7 @@ from rtmp_inspect.rtmp.media import (
     parse_audio,
     parse_video,
 )
+from tests.support.media_files import mp4_box
 
 DATA = Path(__file__).parent / "data" / "media"
 EXPECTED = json.loads((DATA / "expected.json").read_text()) if (DATA / "expected.json").exists() else {}
@@ -60,15 +61,6 @@ def flv_tags(path: Path):
 def first_tag(path: Path, tag_type: int, n: int = 0) -> bytes:
     bodies = [b for t, _, b in flv_tags(path) if t == tag_type]
     return bodies[n]
-
-
-def mp4_box(path: Path, fourcc: bytes) -> bytes:
-    """Payload of the first box named fourcc (good enough for tiny generated files)."""
-    data = path.read_bytes()
-    i = data.find(fourcc)
-    assert i >= 4, f"{fourcc!r} not in {path.name}"
-    size = int.from_bytes(data[i - 4:i], "big")
-    return data[i + 4:i - 4 + size]
 
 
 def probe(name: str) -> dict:

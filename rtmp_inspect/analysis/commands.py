@@ -10,6 +10,7 @@ from typing import Any
 from ..rtmp.amf_values import amf_to_json
 from ..rtmp.messages import AmfPayload
 from ..rtmp.vocabulary import Direction
+from .capabilities import capabilities_of
 from .summary import status_fields
 
 CONNECT_JSON_BUDGET = 100_000  # amf_to_json budget units for the connect fields kept
@@ -75,6 +76,7 @@ class SessionState:
         self.streams: dict[int, MessageStream] = {}
         self.statuses: list[Status] = []
         self.errors: list[Request] = []  # requests answered with _error
+        self.capabilities: dict[str, Any] = {}  # E-RTMP: "client" (connect), "server" (its _result)
         self.reused_transactions: list[tuple[float, int]] = []  # (transaction id, frame)
 
     def stream(self, stream_id: int) -> MessageStream:
@@ -107,6 +109,9 @@ class SessionState:
             budget = [CONNECT_JSON_BUDGET]  # AMF0 references can make a few bytes expand without end
             self.connect = {k: amf_to_json(command_object[k], budget=budget) for k in CONNECT_FIELDS
                             if k in command_object}
+            offered = capabilities_of(command_object)
+            if offered is not None:
+                self.capabilities["client"] = offered
         elif name in ("publish", "play", "play2"):
             stream = self.stream(stream_id)
             stream.role = "publish" if name == "publish" else "play"
@@ -144,6 +149,10 @@ class SessionState:
         code, _, _ = status_fields(info)
         if request.name == "connect":
             self.connect_result = code or name
+            if name == "_result":
+                answered = capabilities_of(args[0] if args else None) or capabilities_of(info)
+                if answered is not None:
+                    self.capabilities["server"] = answered
         if name == "_error":
             self.errors.append(request)
         elif request.name == "createStream" and len(args) > 1 and isinstance(args[1], (int, float)) \
@@ -174,7 +183,7 @@ class SessionState:
         return app if isinstance(app, str) else None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "connect": self.connect,
             "connect_result": self.connect_result,
             "requests": [
@@ -197,3 +206,6 @@ class SessionState:
                 for s in self.statuses
             ],
         }
+        if self.capabilities:  # E-RTMP capability negotiation, when there was any
+            out["capabilities"] = self.capabilities
+        return out

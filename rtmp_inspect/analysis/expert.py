@@ -43,6 +43,7 @@ from typing import Any
 from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
 from ..rtmp.messages import Aggregate, AmfPayload, Control, UserControl
 from ..rtmp.vocabulary import Direction, MessageType
+from .capabilities import ENHANCED_FOURCCS, advertises, advertises_multitrack
 from .commands import MessageStream, Status
 from .records import MessageRecord, WarningRecord
 from .summary import status_fields
@@ -160,6 +161,8 @@ class _Track:
     first_video_ts: int | None = None
     first_video_frame: int | None = None
     first_frame: int | None = None  # of its first media message
+    multitrack: bool = False  # E-RTMP multitrack messages seen
+    enhanced: bool = False  # E-RTMP (FourCC) media seen: legacy codec ids need no negotiation
     last_video_ts: int | None = None
     keyframes: int = 0
     last_key_ts: int | None = None
@@ -497,6 +500,10 @@ class ExpertChecks:
         is_video = type_id == MessageType.VIDEO
         if isinstance(info, VideoInfo) and info.command is not None:
             return
+        if info.enhanced:
+            track.enhanced = True
+            if info.multitrack_type is not None:
+                track.multitrack = True
         if isinstance(info, AudioInfo) and info.silence:
             return
         if isinstance(info, VideoInfo) and info.enhanced and info.packet_type in (2, 4):
@@ -670,8 +677,40 @@ class ExpertChecks:
                                       f"{text}, and no publish or play started afterwards (many servers do not "
                                       "implement this FMLE call; look at what failed next)", record.dir, record.time))
 
+    def _end_capabilities(self, out: list[WarningRecord]) -> None:
+        """E-RTMP: codecs and multitrack sent against what connect advertised (and the server accepted)."""
+        offered = self.session.state.capabilities
+        client, server = offered.get("client"), offered.get("server")
+        for (dir, stream_id), track in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            sender = "client" if dir == C2S else "server"
+            if not track.enhanced:
+                continue
+            checks = [(codec, ENHANCED_FOURCCS[codec], video) for codec, video in
+                      ((track.video_codec, True), (track.audio_codec, False)) if codec in ENHANCED_FOURCCS]
+            for codec, fourcc, video in checks:
+                if not advertises(client, fourcc, video):
+                    said = "had no fourCcList" if client is None else f"did not list {fourcc!r}"
+                    meaning = "servers that negotiate (YouTube ingest) may refuse or drop it" if dir == C2S \
+                        else "the player did not say it can decode it"
+                    out.append(self._make("capability.not-advertised", "warning", track.first_frame,
+                                          f"the {sender} sent {codec} on stream {stream_id} but connect {said}: "
+                                          f"{meaning}", dir))
+                elif dir == C2S and server is not None and not advertises(server, fourcc, video):
+                    out.append(self._make("capability.not-accepted", "warning", track.first_frame,
+                                          f"the client published {codec} on stream {stream_id} but the server's "
+                                          f"connect _result did not list {fourcc!r}", dir))
+            if track.multitrack and not advertises_multitrack(client):
+                out.append(self._make("capability.not-advertised", "warning", track.first_frame,
+                                      f"the {sender} sent multitrack media on stream {stream_id} but connect's capsEx "
+                                      "did not advertise Multitrack", dir))
+            elif track.multitrack and dir == C2S and server is not None and not advertises_multitrack(server):
+                out.append(self._make("capability.not-accepted", "warning", track.first_frame,
+                                      f"the client published multitrack media on stream {stream_id} but the server's "
+                                      "capsEx did not include Multitrack", dir))
+
     def _end_commands(self, out: list[WarningRecord]) -> None:
         self._end_optional_errors(out)
+        self._end_capabilities(out)
         session = self.session
         state = session.state
         ended = session.ended
