@@ -182,19 +182,35 @@ def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
     # Captures one after the other (their file names depend on the ones before), each with its own workers.
     for path in args.captures:
         jobs = worker_count(path, args.jobs)
+        before = set(used_names)
         if jobs > 1:
             target = (args.extract_flv, used_names)
             capture, flows, _ = run_parallel(path, "flv", run_options(args), False, jobs, out, target)
-            _capture_notes(path, capture, flows, err)
-            continue
-        sink = FlvExtractSink(args.extract_flv, used_names)
-        try:
-            done = analyze(path, sink, run_options(args))
-        finally:  # even when the capture turns out damaged: the files so far are finished and listed
-            for written_path in sink.close():
-                out.write(escape(written_path) + "\n")
-        _capture_notes(path, done.capture_json(), len(done.sessions), err)
+        else:
+            sink = FlvExtractSink(args.extract_flv, used_names)
+            try:
+                done = analyze(path, sink, run_options(args))
+            finally:  # even when the capture turns out damaged: the files so far are finished and listed
+                for written_path in sink.close():
+                    out.write(escape(written_path) + "\n")
+            capture, flows = done.capture_json(), len(done.sessions)
+        _capture_notes(path, capture, flows, err)
+        _flv_notes(path, args.extract_flv, sorted(used_names - before), flows, err)
     return EXIT_OK
+
+
+def _flv_notes(path: str, directory: str, names: list[str], flows: int, err: IO[str]) -> None:
+    """On stderr: what each file written lacks for a player, or that the capture gave no file at all."""
+    from .export.flv_check import missing_parts
+
+    on_disk = {entry.lower(): entry for entry in os.listdir(directory)}  # the sink keeps names lower-cased
+    written = [os.path.join(directory, on_disk[name]) for name in names if name in on_disk]
+    if not written:
+        why = "no RTMP flow" if not flows else f"no audio or video decoded in its {flows} RTMP flow(s)"
+        err.write(f"rtmp-inspect: {escape(path)}: no FLV file written: {why}\n")
+    for file in written:
+        for what in missing_parts(file):
+            err.write(f"rtmp-inspect: {escape(file)}: warning: {what}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

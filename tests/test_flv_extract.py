@@ -544,3 +544,42 @@ def test_timestamps_above_24_bits_use_the_extended_byte(tmp_path):
         tags = read_flv(Path(line)).media()
         assert [t.timestamp for t in tags] == [m["timestamp"] for m in messages]
         assert max(t.timestamp for t in tags) > 0xFFFFFF
+
+
+# -- what a written file lacks --------------------------------------------------------------------------------
+
+def _extract(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rtmp_inspect", *args, "--extract-flv", str(tmp_path / "flv")],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (apt-get install ffmpeg) is the oracle here")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_mid_session_capture_s_files_are_said_to_lack_their_sequence_headers(tmp_path: Path, jobs: str):
+    """The capture began after the sequence headers were sent: the files cannot be decoded (ffprobe rejects
+    them), and each file says so on stderr, with one process and with two."""
+    done = _extract(tmp_path, str(ROOT / "samples/midsession.pcap"), "--decode-as", "1935", "--jobs", jobs)
+    assert done.returncode == 0
+    files = done.stdout.split()
+    assert len(files) == 2
+    for file in files:
+        assert f"{file}: warning: no H.264 sequence header before its first video frame" in done.stderr
+        assert f"{file}: warning: no AAC sequence header before its first audio frame" in done.stderr
+        probe = subprocess.run(["ffprobe", "-v", "error", file], capture_output=True, text=True)
+        assert probe.returncode != 0, "ffprobe accepted a file said to be undecodable"
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe (apt-get install ffmpeg) is the oracle here")
+def test_whole_sessions_give_files_without_warnings(tmp_path: Path):
+    done = _extract(tmp_path, str(ROOT / "samples/publish_play.pcap"))
+    assert done.returncode == 0 and "warning" not in done.stderr
+    for file in done.stdout.split():
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv", file],
+                               capture_output=True, text=True)
+        assert probe.returncode == 0 and "h264" in probe.stdout
+
+
+def test_a_capture_without_media_says_no_file_was_written(tmp_path: Path):
+    done = _extract(tmp_path, str(ROOT / "samples/connect_rejected.pcap"))
+    assert done.returncode == 0 and done.stdout == ""
+    assert done.stderr.strip().endswith("no FLV file written: no audio or video decoded in its 1 RTMP flow(s)")
