@@ -151,8 +151,10 @@ def _capture_notes(path: str, capture: dict[str, Any], flows: int, err: IO[str])
     for warning in capture["warnings"]:
         err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
     if not flows:
+        hint = "; no RTMP handshake seen: if the capture starts mid-session, name the server's TCP port with " \
+            "--decode-as PORT" if capture["tcp_flows"] else ""
         err.write(f"rtmp-inspect: {escape(path)}: no RTMP found ({capture['packets']} packets, "
-                  f"{capture['tcp_flows']} TCP flows)\n")
+                  f"{capture['tcp_flows']} TCP flows){hint}\n")
 
 
 def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

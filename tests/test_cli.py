@@ -238,3 +238,24 @@ def test_a_successful_run_replaces_the_output_file_whole(tmp_path: Path):
     assert json.loads(target.read_text())["flows"], "the new report is whole"
     assert target.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_a_mid_session_capture_on_another_port_gets_a_hint(tmp_path: Path):
+    """samples/midsession.pcap with the server's port moved from 1935 to 8935: no handshake, no known port, so
+    no RTMP is found; stderr says what to do, and doing it finds the session."""
+    from scapy.all import TCP, rdpcap, wrpcap
+
+    packets = rdpcap(str(ROOT / "samples" / "midsession.pcap"))
+    for packet in packets:
+        if TCP in packet:
+            for field in ("sport", "dport"):
+                if getattr(packet[TCP], field) == 1935:
+                    setattr(packet[TCP], field, 8935)
+            del packet[TCP].chksum
+    moved = tmp_path / "moved.pcap"
+    wrpcap(str(moved), packets)
+    done = run(str(moved), "--format", "json")
+    assert b"no RTMP found" in done.stderr and b"--decode-as PORT" in done.stderr
+    assert json.loads(done.stdout)["flows"] == []
+    found = run(str(moved), "--format", "json", "--decode-as", "8935")
+    assert json.loads(found.stdout)["flows"], "--decode-as finds the session the hint points at"
