@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "samples" / "midsession.pcap"
 PLAYER_FLV = ROOT / "samples" / "midsession.ffmpeg.flv"
@@ -57,3 +59,41 @@ def test_media_matches_the_tail_of_the_players_flv(tmp_path):
             mine = [ts for k, ts, _ in ours if k == kind]
             real = [ts for k, ts, _ in tail if k == kind]
             assert [b - a for a, b in zip(mine, mine[1:])] == [b - a for a, b in zip(real, real[1:])]
+
+
+# -- phantom flows (issue: reassembly that takes what the receiver took) ------------------------------------
+
+def _phantom_capture(tmp_path, payload: bytes, packets: int = 1):
+    from tests.support.capture_builders import ether, ipv4, pcap, tcp
+
+    frames = [ether(0x0800, ipv4("10.9.0.1", "10.9.0.2",
+                                 payload=tcp(sport=41000, dport=1935, seq=5000 + i * len(payload), ack=1,
+                                             payload=payload)))
+              for i in range(packets)]
+    path = tmp_path / "phantom.pcap"
+    path.write_bytes(pcap([(1_700_000_000, i * 10_000, f) for i, f in enumerate(frames)]))
+    return path
+
+
+@pytest.mark.parametrize("packets", [1, 2])
+def test_one_or_two_stray_packets_on_the_rtmp_port_are_not_a_session(tmp_path, packets):
+    """A corrupted port or a stray packet: no handshake, no decodable chunk stream, one or two packets."""
+    import random
+
+    noise = random.Random(packets).randbytes(900)
+    done = subprocess.run([sys.executable, "-m", "rtmp_inspect", str(_phantom_capture(tmp_path, noise, packets)),
+                           "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout)["flows"] == []
+    assert "no RTMP found" in done.stderr
+
+
+def test_a_few_packets_that_decode_as_chunks_are_still_a_session(tmp_path):
+    """One packet mid-session that holds whole RTMP messages is evidence enough (as Wireshark would show it)."""
+    from tests.support.rtmp_builder import command, message_chunks
+
+    body = command("onStatus", 0, None, {"level": "status", "code": "NetStream.Play.Start"})
+    payload = message_chunks(5, 20, body, 1000, stream_id=1) * 3
+    done = subprocess.run([sys.executable, "-m", "rtmp_inspect", str(_phantom_capture(tmp_path, payload)),
+                           "--format", "json"], capture_output=True, text=True, timeout=60)
+    [flow] = json.loads(done.stdout)["flows"]
+    assert flow["messages"] and flow["messages"][0]["command"] == "onStatus"

@@ -10,12 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..flows.events import Held
+from ..rtmp.chunks import ChunkDecoder
+from ..rtmp.events import MESSAGE
 
 HANDSHAKE_VERSIONS = frozenset((3, 6, 8, 9))
 C0C1_SIZE = 1537
 DEFAULT_PORTS = frozenset((1935,))
 # Bytes held per direction while deciding: enough for C0+C1 and S0+S1+S2.
 MAX_HELD = 16 * 1024
+# A flow selected by its port alone (no handshake) with fewer segments than this must show a decodable chunk
+# stream to be listed: a corrupted port or a stray packet makes one-packet "flows" that are not RTMP.
+FEW_SEGMENTS = 3
 
 
 @dataclass(slots=True)
@@ -67,11 +72,30 @@ class FlowDetector:
                 return Verdict(False) if final else None  # no payload at all: nothing to decode
             # The handshake is not (all) in view: decide once we have seen enough or the flow ends.
             if final or self.held_bytes() >= MAX_HELD or self._cannot_be_handshake():
+                if self._segments() < FEW_SEGMENTS and not self._decodes_as_chunks():
+                    return Verdict(False) if final else None  # a phantom so far: wait for more
                 return Verdict(True, 1 - port_side, handshake=False)
             return None
         if final or self._cannot_be_handshake() or self.held_bytes() >= MAX_HELD:
             return Verdict(False)
         return None
+
+    def _segments(self) -> int:
+        return sum(1 for item in self.held if item[0] == "data")
+
+    def _decodes_as_chunks(self) -> bool:
+        """Whether the held bytes of some direction decode to at least one whole RTMP message (from the
+        middle, chunk size inferred)."""
+        for direction in (0, 1):
+            decoder = ChunkDecoder(False)
+            events = []
+            for item in self.held:
+                if item[0] == "data" and item[1] == direction:
+                    events += decoder.receive_data(item[4])
+            events += decoder.finish()  # (from the middle, the decoder waits for more bytes before it is sure)
+            if any(event.KIND == MESSAGE for event in events):
+                return True
+        return False
 
     def _server_by_port(self) -> int | None:
         """The endpoint index whose port is an RTMP port, preferring the higher-priority side."""
