@@ -37,10 +37,15 @@ LABELS = {
 }
 
 
+# Python's bytecode cache as on a user's machine: this project's machines set PYTHONDONTWRITEBYTECODE, which
+# makes every run compile the whole package again (~0.13 s of each run).
+ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(cmd: list[str], timeout: float | None = None) -> tuple[float | None, int | None, int]:
     """(wall seconds or None on timeout, peak RSS in KiB, exit status)."""
     began = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=ENV)
     deadline = None if timeout is None else began + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
