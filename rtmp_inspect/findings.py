@@ -124,6 +124,8 @@ _KINDS = (
     FindingKind("capability.not-accepted", (W,), COMMANDS,
                 "an E-RTMP codec or multitrack published although the server's connect _result did not list it"),
     # media
+    FindingKind("media.sample-rate-header", (I,), MEDIA,
+                "the legacy AAC audio header's rate differs from the AudioSpecificConfig's (which decoders use)"),
     FindingKind("media.timestamp-backwards", (W,), MEDIA, "timestamps of a stream went backwards"),
     FindingKind("media.timestamp-jump", (W, I), MEDIA,
                 "a timestamp jumped forward (info: the count of those not listed)"),

@@ -682,9 +682,14 @@ def test_check_exits_1_on_errors():
 
 
 def test_check_exits_0_when_clean():
+    """A clean real publish (48 kHz AAC under the legacy 0xAF header, as encoders write it): exit 0, and the
+    only finding is the info about the header's rate."""
     result = run_cli(str(public("twinx_nginx_publish.pcap")), "--check")
     assert result.returncode == 0, result.stderr
-    assert b"publish twinx/1234: ok" in result.stdout and b"no findings" in result.stdout
+    assert b"publish twinx/1234: ok" in result.stdout and b"+ AAC 48 kHz" in result.stdout
+    assert b"0 error(s), 0 warning(s), 1 info" in result.stdout
+    assert b"media.sample-rate-header" in result.stdout and b"says 44100 Hz but the AudioSpecificConfig says 48000" \
+        in result.stdout
 
 
 def test_check_exits_1_when_any_capture_has_errors():
@@ -923,3 +928,24 @@ def test_legacy_codecs_need_no_negotiation():
     send_media(conv, seconds=2.0)
     conv.finish()
     assert not conv.findings("capability.not-advertised")
+
+
+def test_aac_header_rate_against_the_audio_specific_config():
+    """OBS and ffmpeg write 0xAF (44 kHz) for 48 kHz AAC: the AudioSpecificConfig (0x1190: LC, 48 kHz,
+    stereo) wins, and the disagreement is an info, once."""
+    conv = publishing()
+    conv.send("c2s", 8, bytes([0xAF, 0x00, 0x11, 0x90]), 1)
+    for i in range(20):
+        conv.send("c2s", 8, aac_frame(), 1, i * 21, dt=0.0)
+    conv.cmd("c2s", "deleteStream", 4, None, 1)
+    conv.finish()
+    [finding] = conv.findings("media.sample-rate-header")
+    assert finding.severity == "info" and "44100 Hz" in finding.message and "48000 Hz" in finding.message
+    assert "AAC 48 kHz" in verdict(conv.session)
+
+
+def test_aac_header_rate_that_agrees_is_quiet():
+    conv = publishing()
+    send_media(conv, seconds=1.0)
+    conv.finish()
+    assert not conv.findings("media.sample-rate-header")

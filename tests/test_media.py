@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import struct
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -1157,3 +1159,28 @@ def test_bit_flips_and_truncation_of_a_real_sequence_header_never_raise(flips, k
 def test_the_real_sequence_header_itself_decodes():
     info = parse_video(REAL_AVC_SEQUENCE_HEADER)
     assert info.error is None and (info.width, info.height) == (640, 360)
+
+
+# --------------------------------------------------------------------------
+# VP8 / VP9: the picture size is in each keyframe's header
+
+
+def test_vp9_keyframe_gives_the_picture_size():
+    """libvpx-vp9 output (tests/data/media): the keyframe's uncompressed header says 640x360, as ffprobe."""
+    frame = mp4_box(DATA / "vp9_640x360.mp4", b"mdat")
+    v = parse_video(ex_video(1, 3, b"vp09", frame))
+    assert v.error is None and codec_name(v) == "VP9"
+    assert (v.width, v.height) == (probe("vp9_640x360.mp4")["width"], probe("vp9_640x360.mp4")["height"])
+    inter = parse_video(ex_video(2, 3, b"vp09", b"\x86\x00\x40" + bytes(20)))  # an inter frame: no size
+    assert inter.width is None
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg (apt-get install ffmpeg) makes the VP8 frame")
+def test_vp8_keyframe_gives_the_picture_size(tmp_path):
+    out = tmp_path / "vp8.ivf"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=352x288:rate=25", "-frames:v", "2",
+                    "-c:v", "libvpx", "-f", "ivf", str(out)], check=True, timeout=60)
+    data = out.read_bytes()  # IVF: a 32-byte file header, then per frame its size (4), pts (8) and the frame
+    size = int.from_bytes(data[32:36], "little")
+    v = parse_video(ex_video(1, 3, b"vp08", data[44:44 + size]))
+    assert v.error is None and codec_name(v) == "VP8" and (v.width, v.height) == (352, 288)

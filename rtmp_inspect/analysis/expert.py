@@ -224,6 +224,7 @@ class ExpertChecks:
         self._finished = False
         self._optional_errors: list[tuple[MessageRecord, str]] = []  # (the _error, its text), judged at the end
         self.reconnect: dict[str, Any] | None = None  # the server's ReconnectRequest, if it sent one
+        self._rates_reported: set[tuple[str, int]] = set()  # (dir, stream) told about a header/ASC disagreement
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -537,6 +538,7 @@ class ExpertChecks:
                     getattr(config, "sampling_frequency", None) or getattr(config, "sample_rate", None)
                 if isinstance(rate, int) and rate > 0:
                     track.sample_rate = rate
+                    self._legacy_rate_check(record, info, codec, rate, out)
                 channels = getattr(config, "channels", None) or getattr(config, "channel_count", None)
                 if isinstance(channels, int) and channels > 0:
                     track.channels = channels
@@ -746,6 +748,20 @@ class ExpertChecks:
                                   f"{request.name} (transaction {_fmt_txn(request.transaction_id)}) from the "
                                   f"{SIDE[request.dir]} never got _result or _error; {tail}",
                                   request.dir, request.time))
+
+    def _legacy_rate_check(self, record: MessageRecord, info: Any, codec: str | None, rate: int,
+                           out: list[WarningRecord]) -> None:
+        """Legacy AAC audio headers can only say 5.5, 11, 22 or 44 kHz (AAC is always written as 44): the
+        AudioSpecificConfig is what decoders use. Worth an info when the two disagree, once per track."""
+        legacy = getattr(info, "sample_rate", None)
+        key = (record.dir, record.stream_id)
+        if info.enhanced or codec != "AAC" or not legacy or legacy == rate or key in self._rates_reported:
+            return
+        self._rates_reported.add(key)
+        out.append(self._make("media.sample-rate-header", "info", record.frame,
+                              f"stream {record.stream_id}: the AAC audio header says {legacy} Hz but the "
+                              f"AudioSpecificConfig says {rate} Hz; decoders use the AudioSpecificConfig (the "
+                              "legacy header cannot express other rates)", record.dir, record.time))
 
     def _media_elsewhere(self, out: list[WarningRecord]) -> None:
         for _, stream in sorted(self.session.state.streams.items()):

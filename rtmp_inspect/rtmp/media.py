@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .bitreader import BitReader, BitstreamError
 from .codec_config import (
     AudioSpecificConfig,
     Av1Config,
@@ -409,6 +410,47 @@ def _coded_units(fourcc: str, payload: bytes, base: int, nal_length_size: int | 
         if damage is not None:
             err, off = damage
             raise _Truncated(f"OBU: {err}", off)
+    elif fourcc in ("vp09", "vp08"):
+        # VP8/VP9 carry the picture size in each keyframe's own header, not in the configuration record.
+        dims = vp9_keyframe_size(payload) if fourcc == "vp09" else vp8_keyframe_size(payload)
+        if dims is not None:
+            t["width"], t["height"] = dims
+
+
+def vp9_keyframe_size(frame: bytes) -> tuple[int, int] | None:
+    """(width, height) from a VP9 keyframe's uncompressed header (VP9 bitstream spec 6.2), else None."""
+    try:
+        bits = BitReader(frame)
+        if bits.u(2) != 2:  # frame_marker
+            return None
+        profile = bits.u(1) | (bits.u(1) << 1)
+        if profile == 3:
+            bits.u(1)  # reserved_zero
+        if bits.u(1):  # show_existing_frame: no header follows
+            return None
+        if bits.u(1) != 0:  # frame_type: only a KEY_FRAME (0) states the size unconditionally
+            return None
+        bits.u(2)  # show_frame, error_resilient_mode
+        if bits.u(24) != 0x498342:  # frame_sync_code
+            return None
+        if profile >= 2:
+            bits.u(1)  # ten_or_twelve_bit
+        if bits.u(3) != 7:  # color_space other than CS_RGB
+            bits.u(1)  # color_range
+            if profile in (1, 3):
+                bits.u(3)  # subsampling_x, subsampling_y, reserved_zero
+        elif profile in (1, 3):
+            bits.u(1)  # reserved_zero
+        return bits.u(16) + 1, bits.u(16) + 1
+    except BitstreamError:
+        return None
+
+
+def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
+    """(width, height) from a VP8 keyframe's frame header (RFC 6386 9.1), else None."""
+    if len(frame) < 10 or frame[0] & 0x01 or frame[3:6] != b"\x9d\x01\x2a":  # key frames have bit 0 clear
+        return None
+    return int.from_bytes(frame[6:8], "little") & 0x3FFF, int.from_bytes(frame[8:10], "little") & 0x3FFF
 
 
 # --------------------------------------------------------------------------
