@@ -2,7 +2,11 @@
 //! builders), and helpers to run a capture through the parser and the flow table.
 #![allow(dead_code)]
 
-use rtmp_inspect_capture::{CaptureError, CaptureParser, Packet};
+use std::borrow::Cow;
+
+use rtmp_inspect_capture::{
+    decode_packet, Address, CaptureError, CaptureParser, EndReason, FlowEvent, FlowSummary, FlowTable, Packet, TcpSegment,
+};
 
 pub fn ip4(s: &str) -> [u8; 4] {
     let v: Vec<u8> = s.split('.').map(|x| x.parse().unwrap()).collect();
@@ -127,7 +131,7 @@ pub fn ipv6(payload: &[u8]) -> Vec<u8> {
 pub fn ext_opts(units: u8) -> Vec<u8> {
     let size = (units as usize + 1) * 8;
     let mut v = vec![units, 1, (size - 4) as u8];
-    v.extend(std::iter::repeat(0).take(size - 4));
+    v.extend(std::iter::repeat_n(0, size - 4));
     v
 }
 
@@ -141,7 +145,7 @@ pub fn ext_fragment(offset: u16, more: bool) -> Vec<u8> {
 pub fn ext_ah(units: u8) -> Vec<u8> {
     let size = (units as usize + 2) * 4;
     let mut v = vec![units];
-    v.extend(std::iter::repeat(0).take(size - 2));
+    v.extend(std::iter::repeat_n(0, size - 2));
     v
 }
 
@@ -186,7 +190,7 @@ pub fn gtpu(inner: &[u8], seq: Option<u16>, exts: &[(u8, &[u8])], msg_type: u8) 
         opt.push(exts.first().map(|e| e.0).unwrap_or(0));
         for (i, (_, content)) in exts.iter().enumerate() {
             let nxt = exts.get(i + 1).map(|e| e.0).unwrap_or(0);
-            let units = (content.len() + 2 + 3) / 4;
+            let units = (content.len() + 2).div_ceil(4);
             let mut c = content.to_vec();
             c.resize(units * 4 - 2, 0);
             opt.push(units as u8);
@@ -273,7 +277,7 @@ pub fn pcap(packets: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
 
 fn pad4(b: &[u8]) -> Vec<u8> {
     let mut v = b.to_vec();
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
     v
@@ -345,6 +349,19 @@ pub fn epb(ifid: u32, ts: u64, data: &[u8]) -> Vec<u8> {
     epb_with(ifid, ts, data, None, false)
 }
 
+/// Obsolete packet block (type 2): 16-bit interface id and drops count, then as an EPB.
+pub fn pb(ifid: u16, ts: u64, data: &[u8], big: bool) -> Vec<u8> {
+    let mut body = Vec::new();
+    put16(&mut body, ifid, big);
+    put16(&mut body, 0, big);
+    put32(&mut body, (ts >> 32) as u32, big);
+    put32(&mut body, ts as u32, big);
+    put32(&mut body, data.len() as u32, big);
+    put32(&mut body, data.len() as u32, big);
+    body.extend_from_slice(data);
+    block_with(2, &body, big, None)
+}
+
 pub fn spb(data: &[u8], big: bool) -> Vec<u8> {
     let mut body = Vec::new();
     put32(&mut body, data.len() as u32, big);
@@ -358,6 +375,8 @@ pub fn spb(data: &[u8], big: bool) -> Vec<u8> {
 #[derive(Debug, PartialEq, Clone)]
 pub struct Read {
     pub packets: Vec<(char, u64, u64, Vec<u8>, u64, u32)>,
+    /// Every field of every packet handed out, in order.
+    pub segs: Vec<Seg>,
     pub error: Option<String>,
     pub format: String,
     pub count: u64,
@@ -383,7 +402,7 @@ impl Read {
 /// Feed `data` in pieces of the sizes `cuts` gives (cycled; 0 = all at once) and read everything.
 pub fn read_chunked(data: &[u8], mut cut: impl FnMut() -> usize) -> Read {
     let mut parser = CaptureParser::new("c.pcap");
-    let mut r = Read { packets: vec![], error: None, format: String::new(), count: 0, start: None, warnings: vec![], link_types: vec![] };
+    let mut r = Read { packets: vec![], segs: vec![], error: None, format: String::new(), count: 0, start: None, warnings: vec![], link_types: vec![] };
     let mut fed = 0;
     loop {
         if fed < data.len() {
@@ -399,8 +418,11 @@ pub fn read_chunked(data: &[u8], mut cut: impl FnMut() -> usize) -> Read {
         }
         loop {
             match parser.next_packet() {
-                Ok(Some(Packet::Tcp(s))) => r.packets.push(('t', s.frame, s.time.to_bits(), s.payload.to_vec(), s.missing, s.seq)),
-                Ok(Some(Packet::Udp(u))) => r.packets.push(('u', u.frame, u.time.to_bits(), u.payload.to_vec(), 0, 0)),
+                Ok(Some(p)) => {
+                    let seg = Seg::of(&p);
+                    r.packets.push((if seg.udp { 'u' } else { 't' }, seg.frame, seg.time.to_bits(), seg.payload.clone(), seg.missing, seg.seq));
+                    r.segs.push(seg);
+                }
                 Ok(None) => break,
                 Err(CaptureError(e)) => {
                     r.error = Some(e);
@@ -423,6 +445,109 @@ pub fn read_chunked(data: &[u8], mut cut: impl FnMut() -> usize) -> Read {
 
 pub fn read_all(data: &[u8]) -> Read {
     read_chunked(data, || 0)
+}
+
+/// Read `data` whole, one byte at a time, in 7-byte pieces and in pieces of varying sizes, check that all
+/// four give exactly the same result (the project's rule for every decoder), and return it.
+pub fn read_checked(data: &[u8]) -> Read {
+    let whole = read_all(data);
+    let bytewise = read_chunked(data, || 1);
+    assert_eq!(whole, bytewise, "fed one byte at a time, the result differs");
+    let sevens = read_chunked(data, || 7);
+    assert_eq!(whole, sevens, "fed 7 bytes at a time, the result differs");
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ data.len() as u64);
+    let random = read_chunked(data, move || 1 + rng.below(300) as usize);
+    assert_eq!(whole, random, "fed in random pieces, the result differs");
+    whole
+}
+
+/// The one-line error for input unusable from the start (checked whole and one byte at a time).
+pub fn read_error(data: &[u8]) -> String {
+    let r = read_checked(data);
+    assert!(r.packets.is_empty());
+    r.error.expect("expected a CaptureError")
+}
+
+/// One packet as the parser handed it out, owned.
+#[derive(Debug, PartialEq, Clone)]
+pub struct Seg {
+    pub udp: bool,
+    pub frame: u64,
+    pub time: f64,
+    pub src: Address,
+    pub sport: u16,
+    pub dst: Address,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    pub payload: Vec<u8>,
+    pub missing: u64,
+}
+
+impl Seg {
+    pub fn of(p: &Packet<'_>) -> Seg {
+        match p {
+            Packet::Tcp(s) => Seg {
+                udp: false,
+                frame: s.frame,
+                time: s.time,
+                src: s.src,
+                sport: s.sport,
+                dst: s.dst,
+                dport: s.dport,
+                seq: s.seq,
+                ack: s.ack,
+                flags: s.flags,
+                window: s.window,
+                payload: s.payload.to_vec(),
+                missing: s.missing,
+            },
+            Packet::Udp(u) => Seg {
+                udp: true,
+                frame: u.frame,
+                time: u.time,
+                src: u.src,
+                sport: u.sport,
+                dst: u.dst,
+                dport: u.dport,
+                seq: 0,
+                ack: 0,
+                flags: 0,
+                window: 0,
+                payload: u.payload.to_vec(),
+                missing: 0,
+            },
+        }
+    }
+}
+
+/// Decode one packet of `link_type` both with `decode_packet` and as the only record of a pcap file (read
+/// whole and one byte at a time); both must agree. None: not TCP / non-GTP UDP.
+pub fn decode(link_type: u32, frame: &[u8]) -> Option<Seg> {
+    let direct = decode_packet(link_type, frame, 1, 5.0).map(|p| Seg::of(&p));
+    let file = pcap_with(&PcapOpts { linktype: link_type, ..Default::default() }, &[(5, 0, frame.to_vec(), None)]);
+    let r = read_checked(&file);
+    assert_eq!(r.count, 1);
+    assert!(r.segs.len() <= 1);
+    assert_eq!(r.segs.first(), direct.as_ref(), "decode_packet and the parser disagree");
+    direct
+}
+
+/// The TCP payload of a decoded packet (panics if it is not TCP).
+pub fn tcp_of(link_type: u32, frame: &[u8]) -> Vec<u8> {
+    let s = decode(link_type, frame).expect("expected a TCP segment");
+    assert!(!s.udp);
+    s.payload
+}
+
+pub fn v4a(s: &str) -> Address {
+    Address::V4(ip4(s))
+}
+
+pub fn v6a(s: &str) -> Address {
+    Address::V6(ip6(s))
 }
 
 /// A small deterministic generator (xorshift) for the randomised tests.
@@ -449,4 +574,283 @@ impl Rng {
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
+}
+
+// ------------------------------------------------------------------------------------------ flows
+
+pub const MASK: i64 = 0xFFFF_FFFF;
+
+/// The f64 nearest 1700000000.123456789 (Python prints it as 1700000000.1234567): a nanosecond
+/// timestamp divided once, as CPython's int / int.
+pub const NS_TIME: f64 = 1_700_000_000.123_456_7;
+
+/// A TCP segment with its payload owned (the table borrows it as a `TcpSegment`).
+#[derive(Clone, Debug)]
+pub struct OwnedSeg {
+    pub frame: u64,
+    pub time: f64,
+    pub src: Address,
+    pub sport: u16,
+    pub dst: Address,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    pub payload: Vec<u8>,
+    pub missing: u64,
+}
+
+impl OwnedSeg {
+    pub fn view(&self) -> TcpSegment<'_> {
+        TcpSegment {
+            frame: self.frame,
+            time: self.time,
+            src: self.src,
+            sport: self.sport,
+            dst: self.dst,
+            dport: self.dport,
+            seq: self.seq,
+            ack: self.ack,
+            flags: self.flags,
+            window: self.window,
+            payload: &self.payload,
+            missing: self.missing,
+        }
+    }
+
+    /// As captured with only `keep` payload bytes (snap length): the rest is `missing`.
+    pub fn cut(mut self, keep: usize) -> OwnedSeg {
+        self.missing += (self.payload.len() - keep) as u64;
+        self.payload.truncate(keep);
+        self
+    }
+}
+
+/// The segments of one connection (the Python tests' `Cap`): `seg(d, rel, ...)` is sent in direction d
+/// with sequence number ISN + 1 + rel; `ack` is relative to the peer's ISN + 1, sent only with ACK set.
+pub struct Cap {
+    pub isn: [u32; 2],
+    pub ends: [(Address, u16); 2],
+    pub frame: u64,
+}
+
+pub const C_ADDR: &str = "10.0.0.1";
+pub const S_ADDR: &str = "10.0.0.2";
+
+impl Default for Cap {
+    fn default() -> Self {
+        Cap::new([1000, 5000])
+    }
+}
+
+impl Cap {
+    pub fn new(isn: [u32; 2]) -> Cap {
+        Cap { isn, ends: [(v4a(C_ADDR), 40000), (v4a(S_ADDR), 1935)], frame: 0 }
+    }
+
+    pub fn time_of(frame: u64) -> f64 {
+        1000.0 + frame as f64 / 1000.0
+    }
+
+    pub fn seg_full(&mut self, d: usize, rel: i64, data: &[u8], flags: u8, ack: i64, window: u16) -> OwnedSeg {
+        self.frame += 1;
+        let (src, dst) = (self.ends[d], self.ends[1 - d]);
+        let seq = ((self.isn[d] as i64 + 1 + rel) & MASK) as u32;
+        let acknum = if flags & rtmp_inspect_capture::ACK != 0 { ((self.isn[1 - d] as i64 + 1 + ack) & MASK) as u32 } else { 0 };
+        OwnedSeg {
+            frame: self.frame,
+            time: Cap::time_of(self.frame),
+            src: src.0,
+            sport: src.1,
+            dst: dst.0,
+            dport: dst.1,
+            seq,
+            ack: acknum,
+            flags,
+            window,
+            payload: data.to_vec(),
+            missing: 0,
+        }
+    }
+
+    pub fn seg(&mut self, d: usize, rel: i64, data: &[u8], flags: u8) -> OwnedSeg {
+        self.seg_full(d, rel, data, flags, 0, 65535)
+    }
+
+    pub fn ack(&mut self, d: usize, rel: i64, flags: u8, ack: i64) -> OwnedSeg {
+        self.seg_full(d, rel, b"", flags, ack, 65535)
+    }
+
+    pub fn handshake(&mut self) -> Vec<OwnedSeg> {
+        use rtmp_inspect_capture::{ACK, SYN};
+        vec![self.seg(0, -1, b"", SYN), self.seg(1, -1, b"", SYN | ACK), self.seg(0, 0, b"", ACK)]
+    }
+}
+
+/// A flow event, owned and without its time (times are checked separately where they matter).
+#[derive(Clone, PartialEq, Debug)]
+pub enum Ev {
+    Started(u64),
+    Data { flow: u64, dir: u8, frame: u64, offset: u64, data: Vec<u8> },
+    Gap { flow: u64, dir: u8, frame: u64, offset: u64, size: u64 },
+    Mismatch { flow: u64, dir: u8, frame: u64, offset: u64, size: u64 },
+    Ended { flow: u64, frame: u64, reason: EndReason },
+}
+
+pub fn data(flow: u64, dir: u8, frame: u64, offset: u64, bytes: &[u8]) -> Ev {
+    Ev::Data { flow, dir, frame, offset, data: bytes.to_vec() }
+}
+
+pub fn gap(flow: u64, dir: u8, frame: u64, offset: u64, size: u64) -> Ev {
+    Ev::Gap { flow, dir, frame, offset, size }
+}
+
+pub fn mismatch(flow: u64, dir: u8, frame: u64, offset: u64, size: u64) -> Ev {
+    Ev::Mismatch { flow, dir, frame, offset, size }
+}
+
+pub fn ended(flow: u64, frame: u64, reason: EndReason) -> Ev {
+    Ev::Ended { flow, frame, reason }
+}
+
+/// A flow table and what it said: owned events, and the summary carried by every `Ended`.
+pub struct Runner {
+    pub table: FlowTable,
+    pub summaries: Vec<FlowSummary>,
+    /// (frame, time) of every Data / Gap / Ended event, to check times against their segment.
+    pub times: Vec<(u64, f64)>,
+    /// How many Data events borrowed the segment's payload (the in-order path copies nothing).
+    pub borrowed: usize,
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Runner::new(FlowTable::new())
+    }
+}
+
+impl Runner {
+    pub fn new(table: FlowTable) -> Runner {
+        Runner { table, summaries: vec![], times: vec![], borrowed: 0 }
+    }
+
+    fn own(&mut self, events: Vec<FlowEvent<'_>>) -> Vec<Ev> {
+        events
+            .into_iter()
+            .map(|e| match e {
+                FlowEvent::Started { flow } => Ev::Started(flow),
+                FlowEvent::Data { flow, direction, frame, time, data, offset } => {
+                    assert!(!data.is_empty(), "empty Data event");
+                    if matches!(data, Cow::Borrowed(_)) {
+                        self.borrowed += 1;
+                    }
+                    self.times.push((frame, time));
+                    Ev::Data { flow, dir: direction, frame, offset, data: data.into_owned() }
+                }
+                FlowEvent::Gap { flow, direction, frame, time, offset, size } => {
+                    assert!(size > 0, "empty Gap event");
+                    self.times.push((frame, time));
+                    Ev::Gap { flow, dir: direction, frame, offset, size }
+                }
+                FlowEvent::Mismatch { flow, direction, frame, offset, size } => Ev::Mismatch { flow, dir: direction, frame, offset, size },
+                FlowEvent::Ended { flow, frame, time, reason, summary } => {
+                    assert_eq!(summary.id, flow);
+                    assert_eq!(summary.end_reason, Some(reason));
+                    self.times.push((frame, time));
+                    self.summaries.push(*summary);
+                    Ev::Ended { flow, frame, reason }
+                }
+            })
+            .collect()
+    }
+
+    pub fn add(&mut self, seg: &OwnedSeg) -> Vec<Ev> {
+        let mut out = Vec::new();
+        self.table.add(&seg.view(), &mut out);
+        self.own(out)
+    }
+
+    pub fn flush(&mut self) -> Vec<Ev> {
+        let mut out = Vec::new();
+        self.table.flush(&mut out);
+        self.own(out)
+    }
+
+    /// Events of each segment, in order.
+    pub fn each(&mut self, segs: &[OwnedSeg]) -> Vec<Vec<Ev>> {
+        segs.iter().map(|s| self.add(s)).collect()
+    }
+
+    /// All events of the segments, then of the flush.
+    pub fn run(&mut self, segs: &[OwnedSeg]) -> Vec<Ev> {
+        let mut all: Vec<Ev> = self.each(segs).into_iter().flatten().collect();
+        all.extend(self.flush());
+        all
+    }
+
+    /// The summary of flow `id` when it ended (the last one, if several).
+    pub fn summary(&self, id: u64) -> &FlowSummary {
+        self.summaries.iter().rev().find(|s| s.id == id).expect("flow never ended")
+    }
+}
+
+/// Events of the segments with a default table, flushed.
+pub fn run(segs: &[OwnedSeg]) -> (Vec<Ev>, Runner) {
+    let mut r = Runner::default();
+    let events = r.run(segs);
+    (events, r)
+}
+
+/// One direction's stream: ("data", offset, bytes) / ("gap", offset, size as bytes.len() == 0), with
+/// adjacent data merged; each event must start where the previous one ended.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Piece {
+    Data(u64, Vec<u8>),
+    Gap(u64, u64),
+}
+
+pub fn layout(events: &[Ev], flow: u64, dir: u8) -> Vec<Piece> {
+    let mut items: Vec<Piece> = Vec::new();
+    let mut expect = 0u64;
+    for e in events {
+        match e {
+            Ev::Data { flow: f, dir: d, offset, data, .. } if *f == flow && *d == dir => {
+                assert_eq!(*offset, expect, "data not contiguous: {e:?}");
+                expect += data.len() as u64;
+                match items.last_mut() {
+                    Some(Piece::Data(_, held)) => held.extend_from_slice(data),
+                    _ => items.push(Piece::Data(*offset, data.clone())),
+                }
+            }
+            Ev::Gap { flow: f, dir: d, offset, size, .. } if *f == flow && *d == dir => {
+                assert_eq!(*offset, expect, "gap not contiguous: {e:?}");
+                expect += size;
+                items.push(Piece::Gap(*offset, *size));
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+pub fn count(events: &[Ev], pred: impl Fn(&Ev) -> bool) -> usize {
+    events.iter().filter(|e| pred(e)).count()
+}
+
+pub fn is_gap(e: &Ev) -> bool {
+    matches!(e, Ev::Gap { .. })
+}
+
+pub fn is_mismatch(e: &Ev) -> bool {
+    matches!(e, Ev::Mismatch { .. })
+}
+
+pub fn is_started(e: &Ev) -> bool {
+    matches!(e, Ev::Started(_))
+}
+
+/// Deterministic pseudo-random bytes (stand-in for Python's `pattern`; only equality matters).
+pub fn pattern(n: usize, seed: u64) -> Vec<u8> {
+    Rng(0x2545_F491_4F6C_DD1D ^ (seed.wrapping_mul(0x9E37_79B9) + 1)).bytes(n)
 }
