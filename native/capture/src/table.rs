@@ -282,10 +282,11 @@ impl FlowTable {
             mine.feed(seg.seq, flags, seg.payload, seg.missing, frame, seg.time, out);
             if flags & RST != 0 {
                 self.end(slot, EndReason::Rst, frame, seg.time, out);
-            } else if flags & FIN != 0 || flow.streams[0].fin_offset().is_some() {
-                if flow.streams[0].complete() && flow.streams[1].complete() {
-                    self.end(slot, EndReason::Fin, frame, seg.time, out);
-                }
+            } else if (flags & FIN != 0 || flow.streams[0].fin_offset().is_some())
+                && flow.streams[0].complete()
+                && flow.streams[1].complete()
+            {
+                self.end(slot, EndReason::Fin, frame, seg.time, out);
             }
         }
         self.release_detached();

@@ -89,7 +89,7 @@ fn direction(value: usize) -> PyResult<usize> {
     }
 }
 
-pub fn events_list<'py>(py: Python<'py>, events: Vec<Event>) -> PyResult<Bound<'py, PyList>> {
+pub fn events_list<'py>(py: Python<'py>, events: impl IntoIterator<Item = Event>) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for event in events {
         list.append(to_python(py, event)?)?;

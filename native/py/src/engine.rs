@@ -116,7 +116,7 @@ impl Flows {
                         self.steps += 1;
                     } else {
                         let steps = self.take_steps();
-                        let events = events_list(py, decoded.drain(..).collect())?;
+                        let events = events_list(py, decoded.drain(..))?; // (the buffer is kept for the next segment)
                         out.append((DECODED, steps, flow, direction, frame, time, events, late_dict(py, &late)?))?;
                     }
                     self.decoded = decoded;
