@@ -259,3 +259,20 @@ def test_a_mid_session_capture_on_another_port_gets_a_hint(tmp_path: Path):
     assert json.loads(done.stdout)["flows"] == []
     found = run(str(moved), "--format", "json", "--decode-as", "8935")
     assert json.loads(found.stdout)["flows"], "--decode-as finds the session the hint points at"
+
+
+def test_diff_into_a_closed_pipe_is_quiet():
+    """`rtmp-inspect diff A B | head -1`: no BrokenPipeError traceback, the exit status still says they differ."""
+    command = (f"{sys.executable} -m rtmp_inspect diff {ROOT}/samples/publish_play.pcap "
+               f"{ROOT}/samples/chunk128.pcap | head -1; exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, timeout=120)
+    assert done.stdout.startswith(b"--- ") and done.stdout.count(b"\n") == 1
+    assert b"Traceback" not in done.stderr and done.returncode == 1
+
+
+def test_diff_takes_a_key_log():
+    keys = ROOT / "samples/variants/rtmps_tls12.keys"
+    capture = ROOT / "samples/variants/rtmps_tls12.pcap"
+    done = run("diff", str(capture), str(capture), "--tls-keylog", str(keys))
+    assert done.returncode == 0 and b"no differences" in done.stdout
+    assert run("diff", str(capture), str(capture), "--tls-keylog", "/nonexistent.keys").returncode == 2
