@@ -156,14 +156,18 @@ class NativeCaptureReader:
         flows end). Small batches matter: the bytes of a flow in the batch where it is recognised come to
         Python as data; from the next batch on the engine decodes them itself."""
         engine = self.engine
-        while True:
-            chunk = self._src.read()
-            if not chunk:
-                break
-            for start in range(0, len(chunk), FEED_BYTES):
-                yield engine.feed(chunk[start:start + FEED_BYTES])
-            self._merge_warnings()
-        batch = engine.finish()
+        assert native is not None
+        try:
+            while True:
+                chunk = self._src.read()
+                if not chunk:
+                    break
+                for start in range(0, len(chunk), FEED_BYTES):
+                    yield engine.feed(chunk[start:start + FEED_BYTES])
+                self._merge_warnings()
+            batch = engine.finish()
+        except native.CaptureError as exc:  # the same one-line error as the pure reader's
+            raise CaptureError(str(exc)) from None
         self._merge_warnings()
         yield batch
 
