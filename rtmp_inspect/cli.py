@@ -13,7 +13,14 @@ from typing import IO, Any, NoReturn, TypeVar
 from . import __version__
 from .capture.reader import CaptureError
 from .core import core_name, native_by_default
-from .export.json_export import JsonDocumentSink, JsonLinesSink, jsonl_capture_warning
+from .export.json_export import (
+    CAPTURES_BETWEEN,
+    CAPTURES_HEAD,
+    CAPTURES_TAIL,
+    JsonDocumentSink,
+    JsonLinesSink,
+    jsonl_capture_warning,
+)
 from .export.stable import stabilize
 from .export.text import TextSink
 from .output_file import AtomicOutput, OutputRefused, refuse_inputs
@@ -90,26 +97,45 @@ def run_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     fmt = args.format or "text"
     colour = bool(args.colour if args.colour is not None else (out.isatty() and not os.environ.get("NO_COLOR")))
 
+    # Several captures as JSON: one document holding each capture's object (CONTRACT: "captures").
+    parts = fmt == "json" and not args.stable and len(args.captures) > 1
+    run_fmt = "json-part" if parts else fmt
+
     def run_one(path: str, out: IO[str], err: IO[str], jobs: int = 1) -> None:
         if jobs > 1:
-            run_in_parallel(args, path, fmt, colour, jobs, out, err)
+            run_in_parallel(args, path, run_fmt, colour, jobs, out, err)
         else:
-            run_single(args, path, fmt, colour, out, err)
+            run_single(args, path, run_fmt, colour, out, err)
 
-    for_each_capture(args, run_one, out, err)
+    if parts:
+        out.write(CAPTURES_HEAD)
+    for_each_capture(args, run_one, out, err, CAPTURES_BETWEEN if parts else "")
+    if parts:
+        out.write(CAPTURES_TAIL)
     return EXIT_OK
 
 
-def for_each_capture(args: argparse.Namespace, run_one: CaptureJob[_R], out: IO[str], err: IO[str]) -> list[_R]:
-    """`run_one(path, out, err, jobs)` for every capture, in order, and what each returned. Several captures:
-    one process each (--jobs at a time); one capture: its own workers (parallel.worker_count)."""
+def for_each_capture(args: argparse.Namespace, run_one: CaptureJob[_R], out: IO[str], err: IO[str],
+                     between: str = "") -> list[_R]:
+    """`run_one(path, out, err, jobs)` for every capture, in order, and what each returned, with `between`
+    written between two captures' outputs. Several captures: one process each (--jobs at a time); one
+    capture: its own workers (parallel.worker_count)."""
     jobs = args.jobs if args.jobs is not None else available_cores()
     if len(args.captures) > 1 and jobs > 1 and "-" not in args.captures and hasattr(os, "fork"):
-        return run_captures(args.captures, run_one, jobs, out, err)
-    return [run_one(path, out, err, worker_count(path, args.jobs)) for path in args.captures]
+        return run_captures(args.captures, run_one, jobs, out, err, between)
+    results = []
+    for n, path in enumerate(args.captures):
+        if n and between:
+            out.write(between)
+        results.append(run_one(path, out, err, worker_count(path, args.jobs)))
+    return results
 
 
 def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out: IO[str], err: IO[str]) -> None:
+    """One capture in one process; fmt "json-part": its object in a document of several captures."""
+    part = fmt == "json-part"
+    if part:
+        fmt = "json"
     if fmt == "json":
         sink: Any = JsonDocumentSink()
     elif fmt == "jsonl":
@@ -128,6 +154,8 @@ def run_single(args: argparse.Namespace, path: str, fmt: str, colour: bool, out:
         sink.write(buffer, capture, sessions)
         stable = stabilize(json.loads(buffer.getvalue()), args.hide_addresses)
         out.write(json.dumps(stable, ensure_ascii=True, indent=1, sort_keys=True) + "\n")
+    elif part:
+        sink.write(out, capture, sessions, part=True)
     else:
         sink.write(out, capture, sessions)
     _capture_notes(path, capture, len(sessions), err)

@@ -240,7 +240,7 @@ def _work(path: str, fmt: str, options: RunOptions, colour: bool, partition: Par
     worker = _Worker(path, options, partition, writer)
     if fmt == "jsonl":
         worker.jsonl()
-    elif fmt == "json":
+    elif fmt in ("json", "json-part"):
         worker.json()
     elif fmt == "text":
         worker.text(colour)
@@ -379,19 +379,24 @@ def _write_flv(streams: list[BinaryIO], out: IO[str], path: str, colour: bool,
     return info["capture"], info["flows"], None
 
 
-def _write_json(streams: list[BinaryIO], out: IO[str], *_rest: Any) -> tuple[dict[str, Any], int, None]:
-    from .export.json_export import DOCUMENT_TAIL, document_head
+def _write_json(streams: list[BinaryIO], out: IO[str], *_rest: Any, part: bool = False
+                ) -> tuple[dict[str, Any], int, None]:
+    from .export.json_export import DOCUMENT_TAIL, PART_TAIL, document_head, part_head
 
     info = [_read_info(stream) for stream in streams][0]
-    out.write(document_head(info["capture"]))
+    out.write(part_head(info["capture"]) if part else document_head(info["capture"]))
     previous = None
     for key, payload in _merged(streams):
         if key != previous:  # a new flow
             out.write(("," if previous is not None else "") + "\n")
             previous = key
         out.write(payload.decode())
-    out.write(DOCUMENT_TAIL)
+    out.write(PART_TAIL if part else DOCUMENT_TAIL)
     return info["capture"], info["flows"], None
+
+
+def _write_json_part(streams: list[BinaryIO], out: IO[str], *rest: Any) -> tuple[dict[str, Any], int, None]:
+    return _write_json(streams, out, *rest, part=True)
 
 
 def _write_check(streams: list[BinaryIO], out: IO[str], path: str, *_rest: Any
@@ -426,7 +431,7 @@ def _write_text(streams: list[BinaryIO], out: IO[str], path: str, colour: bool, 
 _Writer = Callable[[list[BinaryIO], IO[str], str, bool, tuple[str, set[str]] | None],
                    tuple[dict[str, Any], int, dict[str, int] | None]]
 _WRITERS: dict[str, _Writer] = {"jsonl": _write_jsonl, "flv": _write_flv, "json": _write_json, "check": _write_check,
-            "text": _write_text}
+            "text": _write_text, "json-part": _write_json_part}
 
 
 def _wait_all(workers: list[tuple[int, BinaryIO]]) -> None:
@@ -452,11 +457,12 @@ class CaptureJob(Protocol[_R_co]):
 _CAPTURE_JOB: CaptureJob[Any] | None = None  # set before the pool forks
 
 
-def run_captures(paths: list[str], run_one: CaptureJob[_R], jobs: int, out: IO[str], err: IO[str]) -> list[_R]:
+def run_captures(paths: list[str], run_one: CaptureJob[_R], jobs: int, out: IO[str], err: IO[str],
+                 between: str = "") -> list[_R]:
     """Several captures at once, one process each (at most `jobs` at a time): `run_one(path, out, err)` writes
     each one's output to files, and they are copied out in the order given, as one process would write them.
     Returns what each `run_one` returned. The first capture that fails stops the run there, raising what
-    one process would have raised."""
+    one process would have raised. `between` is written between two captures' outputs."""
     import multiprocessing
 
     global _CAPTURE_JOB
@@ -467,7 +473,9 @@ def run_captures(paths: list[str], run_one: CaptureJob[_R], jobs: int, out: IO[s
     with tempfile.TemporaryDirectory(prefix="rtmp-inspect-") as scratch:
         jobs_list = [(path, os.path.join(scratch, str(n))) for n, path in enumerate(paths)]
         with multiprocessing.get_context("fork").Pool(min(jobs, len(paths)), _ignore_interrupts) as pool:
-            for (_, base), (failure, value) in zip(jobs_list, pool.imap(_capture_job, jobs_list)):
+            for n, ((_, base), (failure, value)) in enumerate(zip(jobs_list, pool.imap(_capture_job, jobs_list))):
+                if n and between:
+                    out.write(between)
                 for name, stream in ((".out", out), (".err", err)):
                     with open(base + name, encoding="utf-8", newline="") as written:
                         shutil.copyfileobj(written, stream)

@@ -276,3 +276,18 @@ def test_diff_takes_a_key_log():
     done = run("diff", str(capture), str(capture), "--tls-keylog", str(keys))
     assert done.returncode == 0 and b"no differences" in done.stdout
     assert run("diff", str(capture), str(capture), "--tls-keylog", "/nonexistent.keys").returncode == 2
+
+
+def test_several_captures_as_json_are_one_document():
+    """CONTRACT: several captures with --format json give one document with "captures" (not one document per
+    capture back to back), the same from one process and from several, and a single capture keeps its shape."""
+    paths = [str(ROOT / "samples/publish_play.pcap"), str(ROOT / "samples/chunk128.pcap"),
+             str(ROOT / "samples/publish_play.pcap")]
+    outputs = [run(*paths, "--format", "json", "--jobs", jobs) for jobs in ("1", "3")]
+    assert outputs[0].returncode == 0 and outputs[0].stdout == outputs[1].stdout
+    document = json.loads(outputs[0].stdout)
+    assert list(document) == ["tool", "schema_version", "captures"]
+    assert [c["capture"]["path"] for c in document["captures"]] == paths
+    single = json.loads(run(paths[0], "--format", "json").stdout)
+    assert document["captures"][0] == {"capture": single["capture"], "flows": single["flows"]}
+    assert document["captures"][2]["flows"] == single["flows"]

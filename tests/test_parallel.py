@@ -93,7 +93,8 @@ def test_stable_and_gzip_inputs(tmp_path, capsys):
 def test_several_captures_in_one_run(tmp_path, capsys):
     argv = [str(SAMPLES / "publish_play.pcap"), str(SAMPLES / "play_missing.pcap"), "--format", "json"]
     single = run(argv + ["--jobs", "1"], tmp_path, capsys)
-    assert single[1].count(b'"tool":"rtmp-inspect"') == 2
+    document = json.loads(single[1])  # one document for both captures
+    assert single[1].count(b'"tool":"rtmp-inspect"') == 1 and len(document["captures"]) == 2
     assert run(argv + ["--jobs", "2"], tmp_path, capsys) == single
 
 

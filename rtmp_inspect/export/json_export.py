@@ -73,13 +73,14 @@ class JsonDocumentSink:
         self._spool.seek(piece[0])
         return self._spool.read(piece[1]).decode()
 
-    def write(self, out: IO[str], capture: dict[str, Any], sessions: list[Any]) -> None:
-        """The document: `sessions` by id (finished ones may be stand-ins with only their id)."""
-        out.write(document_head(capture))
+    def write(self, out: IO[str], capture: dict[str, Any], sessions: list[Any], part: bool = False) -> None:
+        """The document: `sessions` by id (finished ones may be stand-ins with only their id). `part`: this
+        capture's object in a document of several captures (see captures_head)."""
+        out.write(part_head(capture) if part else document_head(capture))
         for n, session in enumerate(sessions):
             out.write(("," if n else "") + "\n")
             self.write_flow(out, session)
-        out.write(DOCUMENT_TAIL)
+        out.write(PART_TAIL if part else DOCUMENT_TAIL)
         self.close()
 
     def close(self) -> None:
@@ -116,6 +117,17 @@ def document_head(capture: dict[str, Any]) -> str:
     """The document up to its first flow (flows follow, comma-separated, each after a newline)."""
     head = {"tool": "rtmp-inspect", "schema_version": SCHEMA_VERSION, "capture": capture}
     return dumps(head)[:-1] + ',\n"flows":['
+
+# Several captures: one document, {"tool", "schema_version", "captures": [{"capture", "flows"}, ...]}.
+CAPTURES_HEAD = dumps({"tool": "rtmp-inspect", "schema_version": SCHEMA_VERSION})[:-1] + ',"captures":[\n'
+CAPTURES_BETWEEN = ",\n"
+CAPTURES_TAIL = "\n]}\n"
+PART_TAIL = "\n]}"
+
+
+def part_head(capture: dict[str, Any]) -> str:
+    """One capture's object in a document of several, up to its first flow."""
+    return dumps({"capture": capture})[:-1] + ',\n"flows":['
 
 
 class JsonLinesSink:
