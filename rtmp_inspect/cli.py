@@ -235,9 +235,9 @@ def _flv_notes(path: str, directory: str, names: list[str], flows: int, err: IO[
 
     on_disk = {entry.lower(): entry for entry in os.listdir(directory)}  # the sink keeps names lower-cased
     written = [os.path.join(directory, on_disk[name]) for name in names if name in on_disk]
-    if not written:
-        why = "no RTMP flow" if not flows else f"no audio or video decoded in its {flows} RTMP flow(s)"
-        err.write(f"rtmp-inspect: {escape(path)}: no FLV file written: {why}\n")
+    if not written and flows:  # (without flows, the capture's notes already say that no RTMP was found)
+        err.write(f"rtmp-inspect: {escape(path)}: no FLV file written: no audio or video decoded in its "
+                  f"{flows} RTMP flow(s)\n")
     for file in written:
         for what in missing_parts(file):
             err.write(f"rtmp-inspect: {escape(file)}: warning: {what}\n")
@@ -304,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
             except BrokenPipeError:
                 pass
             if opened is not None:
-                opened.commit() if status != EXIT_BAD_INPUT else opened.discard()
+                if status != EXIT_BAD_INPUT:
+                    opened.commit()
+                else:
+                    opened.discard()
     except CaptureError as exc:
         sys.stderr.write(f"rtmp-inspect: {escape(str(exc))}\n")
         return EXIT_BAD_INPUT
