@@ -1184,3 +1184,27 @@ def test_vp8_keyframe_gives_the_picture_size(tmp_path):
     size = int.from_bytes(data[32:36], "little")
     v = parse_video(ex_video(1, 3, b"vp08", data[44:44 + size]))
     assert v.error is None and codec_name(v) == "VP8" and (v.width, v.height) == (352, 288)
+
+
+# --------------------------------------------------------------------------
+# MP3: the rate and channels of the frame header
+
+
+def test_mp3_rate_and_channels_from_the_frame_header():
+    """ffmpeg's MP3 in FLV (tests/data/media): the frame header agrees with ffprobe."""
+    body = first_tag(DATA / "mp3_44100_stereo.flv", 8)
+    a = parse_audio(body)
+    expected = probe("mp3_44100_stereo.flv")
+    assert a.error is None and (a.sample_rate, a.channels) == (int(expected["sample_rate"]), expected["channels"])
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg (apt-get install ffmpeg) makes the MP3 frames")
+def test_mp3_at_48_khz_mono_is_not_taken_for_what_the_tag_header_says(tmp_path):
+    """The legacy tag header can only say 5.5/11/22/44 kHz; encoders write 44 for 48 kHz MP3."""
+    out = tmp_path / "a.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                    "-t", "0.2", "-ac", "1", "-c:a", "libmp3lame", "-write_xing", "0", "-id3v2_version", "0",
+                    "-f", "mp3", str(out)], check=True, timeout=60)
+    frame = out.read_bytes()
+    a = parse_audio(bytes([0x2E]) + frame)  # MP3, "44 kHz", 16-bit, mono
+    assert a.error is None and (a.sample_rate, a.channels) == (48000, 1)

@@ -446,6 +446,19 @@ def vp9_keyframe_size(frame: bytes) -> tuple[int, int] | None:
         return None
 
 
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+
+
+def mp3_frame_format(header: bytes) -> tuple[int, int] | None:
+    """(sample rate, channels) from an MPEG audio frame header (11-bit sync, version, layer, ...), else None."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer, rate_index = (header[1] >> 3) & 0x03, (header[1] >> 1) & 0x03, (header[2] >> 2) & 0x03
+    if version == 1 or layer == 0 or rate_index == 3:  # reserved values: not a frame header
+        return None
+    return _MP3_RATES[version][rate_index], 1 if header[3] >> 6 == 3 else 2
+
+
 def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
     """(width, height) from a VP8 keyframe's frame header (RFC 6386 9.1), else None."""
     if len(frame) < 10 or frame[0] & 0x01 or frame[3:6] != b"\x9d\x01\x2a":  # key frames have bit 0 clear
@@ -746,6 +759,10 @@ class _AudioParser:
         d["payload_offset"], d["payload_length"] = cur.pos, len(self.body) - cur.pos
         if fmt in (12, 13):
             raise _Truncated(f"reserved SoundFormat {fmt} at offset 0", 0)
+        if fmt in (2, 14):  # MP3: the frame header has the real rate (the tag header can only say 5.5-44 kHz)
+            found = mp3_frame_format(self.body[cur.pos:cur.pos + 4])
+            if found is not None:
+                d["sample_rate"], d["channels"] = found
 
     def _enhanced(self) -> None:
         d = self.d
