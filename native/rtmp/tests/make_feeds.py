@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from rtmp_inspect.capture.reader import open_capture  # noqa: E402
 from rtmp_inspect.flows.events import StreamData, StreamGap  # noqa: E402
 from rtmp_inspect.flows.table import FlowTable  # noqa: E402
+from tests.support.rtmp_builder import basic_header, chunk_header, echo, handshake_part  # noqa: E402
 
 MAGIC = b"RTMPFEED1\n"
 BYTEWISE_LIMIT = 96 * 1024  # one byte per call costs Python about a microsecond each: only the first this many
@@ -62,40 +63,6 @@ class Run:
     chunk_size: int | None
     ops: list  # ("D", bytes) | ("G", size)
 
-
-# -- chunk bytes (from the spec, as tests/support/rtmp_builder.py; kept here so that this tool stands alone) ---
-
-def basic_header(fmt: int, csid: int) -> bytes:
-    if csid < 64:
-        return bytes([(fmt << 6) | csid])
-    if csid < 320:
-        return bytes([fmt << 6, csid - 64])
-    return bytes([(fmt << 6) | 1]) + struct.pack("<H", csid - 64)
-
-
-def chunk_header(fmt: int, csid: int, timestamp: int = 0, length: int = 0, type_id: int = 0,
-                 stream_id: int = 0) -> bytes:
-    """fmt 0: timestamp is absolute; fmt 1/2: the delta; an extended timestamp when it does not fit 24 bits."""
-    out = basic_header(fmt, csid)
-    extended = timestamp >= 0xFFFFFF
-    if fmt <= 2:
-        out += (0xFFFFFF if extended else timestamp).to_bytes(3, "big")
-    if fmt <= 1:
-        out += length.to_bytes(3, "big") + bytes([type_id])
-    if fmt == 0:
-        out += struct.pack("<I", stream_id)
-    if extended:
-        out += struct.pack(">I", timestamp)
-    return out
-
-
-def handshake_part(version: int = 3, time: int = 0, fill: int = 0x5A) -> tuple[bytes, bytes]:
-    """(C0 or S0, C1 or S1) of the simple scheme."""
-    return bytes([version]), struct.pack(">II", time, 0) + bytes((fill + i * 7) & 0xFF for i in range(1528))
-
-
-def echo(peer_random: bytes, time2: int = 0) -> bytes:
-    return peer_random[:4] + struct.pack(">I", time2) + peer_random[8:]
 
 
 # -- captures ------------------------------------------------------------------------------------------------
