@@ -231,7 +231,7 @@ def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int
 
 def _flv_notes(path: str, directory: str, names: list[str], flows: int, err: IO[str]) -> None:
     """On stderr: what each file written lacks for a player, or that the capture gave no file at all."""
-    from .export.flv_check import missing_parts
+    from .export.flv_check import check_flv
 
     on_disk = {entry.lower(): entry for entry in os.listdir(directory)}  # the sink keeps names lower-cased
     written = [os.path.join(directory, on_disk[name]) for name in names if name in on_disk]
@@ -239,8 +239,11 @@ def _flv_notes(path: str, directory: str, names: list[str], flows: int, err: IO[
         err.write(f"rtmp-inspect: {escape(path)}: no FLV file written: no audio or video decoded in its "
                   f"{flows} RTMP flow(s)\n")
     for file in written:
-        for what in missing_parts(file):
+        missing, notes = check_flv(file)
+        for what in missing:
             err.write(f"rtmp-inspect: {escape(file)}: warning: {what}\n")
+        for what in notes:
+            err.write(f"rtmp-inspect: {escape(file)}: note: {what}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..rtmp.media import AudioInfo, VideoInfo, codec_name, is_keyframe, is_sequence_header, parse_audio, parse_video
+from ..rtmp.media import (
+    AudioInfo,
+    VideoInfo,
+    codec_name,
+    is_keyframe,
+    is_sequence_header,
+    parse_audio,
+    parse_video,
+    track_views,
+)
 from ..rtmp.messages import Aggregate, AmfPayload, Control, UserControl
 from ..rtmp.vocabulary import Direction, MessageType
 from .capabilities import ENHANCED_FOURCCS, advertises, advertises_multitrack
@@ -140,10 +149,12 @@ def _fmt_txn(txn: float) -> str:
 
 @dataclass(slots=True)
 class _Track:
-    """Media of one (direction, message stream)."""
+    """Media of one (direction, message stream, E-RTMP track id: 0 is the default track and any one-track
+    stream)."""
 
     dir: str
     stream_id: int
+    track_id: int = 0
     first_ts: int | None = None
     last_ts: int | None = None
     video_codec: str | None = None
@@ -184,11 +195,17 @@ class _Track:
                 return (self.video_frames - 1) * 1000.0 / span
         return self.metadata_fps
 
+    @property
+    def label(self) -> str:
+        """'c2s stream 1', or 'c2s stream 1 track 2' for a track besides the default one."""
+        return f"{self.dir} stream {self.stream_id}" + (f" track {self.track_id}" if self.track_id else "")
+
     def to_json(self) -> dict[str, Any]:
         fps = self.fps
-        return {
-            "dir": self.dir,
-            "stream_id": self.stream_id,
+        out: dict[str, Any] = {"dir": self.dir, "stream_id": self.stream_id}
+        if self.track_id:
+            out["track_id"] = self.track_id
+        return out | {
             "duration_ms": self.duration_ms,
             "video": None if self.video_codec is None else {
                 "codec": self.video_codec, "width": self.width, "height": self.height,
@@ -208,7 +225,7 @@ class ExpertChecks:
     def __init__(self, session: Any) -> None:
         self.session = session
         self.findings: list[WarningRecord] = []  # everything this observer reported, in order
-        self.tracks: dict[tuple[str, int], _Track] = {}
+        self.tracks: dict[tuple[str, int, int], _Track] = {}  # by (dir, stream id, track id)
         self._last_ts: dict[tuple[str, int, int], int] = {}
         self._backwards: dict[tuple[str, int, int], int] = {}
         # flow control: the window each side announced, how far each side's bytes were acknowledged
@@ -234,11 +251,11 @@ class ExpertChecks:
         self.findings.append(record)
         return record
 
-    def _track(self, dir: str, stream_id: int) -> _Track:
-        key = (dir, stream_id)
+    def _track(self, dir: str, stream_id: int, track_id: int = 0) -> _Track:
+        key = (dir, stream_id, track_id)
         track = self.tracks.get(key)
         if track is None:
-            track = self.tracks[key] = _Track(dir, stream_id)
+            track = self.tracks[key] = _Track(dir, stream_id, track_id)
         return track
 
     # -- per message -----------------------------------------------------------------------------
@@ -251,13 +268,13 @@ class ExpertChecks:
         type_id = record.type_id
         payload = record.payload
         if type_id in (MessageType.AUDIO, MessageType.VIDEO):
-            self._media(record, type_id, record.timestamp, payload, out)
+            self._media_tracks(record, type_id, record.timestamp, payload, out)
         elif type_id == MessageType.AGGREGATE and isinstance(payload, Aggregate):
             for part in payload.parts:
                 if part.type_id in (MessageType.AUDIO, MessageType.VIDEO):
                     body = record.body[part.body_offset : part.body_offset + part.length]
                     info = parse_audio(body) if part.type_id == MessageType.AUDIO else parse_video(body)
-                    self._media(record, part.type_id, part.timestamp, info, out)
+                    self._media_tracks(record, part.type_id, part.timestamp, info, out)
         elif isinstance(payload, Control):
             self._control(record, payload, out)
         elif isinstance(payload, UserControl):
@@ -491,11 +508,20 @@ class ExpertChecks:
 
     # media
 
-    def _media(self, record: MessageRecord, type_id: int, ts: int, info: Any, out: list[WarningRecord]) -> None:
+    def _media_tracks(self, record: MessageRecord, type_id: int, ts: int, info: Any,
+                      out: list[WarningRecord]) -> None:
         if not isinstance(info, (AudioInfo, VideoInfo)):
             return
+        if info.multitrack_type is None:
+            self._media(record, type_id, ts, info, 0, out)
+            return
+        for track_id, view in track_views(info):  # each track of an E-RTMP multitrack message by itself
+            self._media(record, type_id, ts, view, track_id, out)
+
+    def _media(self, record: MessageRecord, type_id: int, ts: int, info: AudioInfo | VideoInfo, track_id: int,
+               out: list[WarningRecord]) -> None:
         dir = record.dir
-        track = self._track(dir, record.stream_id)
+        track = self._track(dir, record.stream_id, track_id)
         seq = is_sequence_header(info)
         codec = codec_name(info)
         is_video = type_id == MessageType.VIDEO
@@ -518,7 +544,7 @@ class ExpertChecks:
             if previous is not None and previous != codec and not track.codec_change_reported:
                 track.codec_change_reported = True
                 out.append(self._make("media.codec-change", "warning", record.frame,
-                                      f"{'video' if is_video else 'audio'} codec of {dir} stream {record.stream_id} "
+                                      f"{'video' if is_video else 'audio'} codec of {track.label} "
                                       f"changed from {previous} to {codec} mid-stream: players that set up their "
                                       "decoder once will fail", dir, record.time))
             if is_video:
@@ -579,7 +605,7 @@ class ExpertChecks:
         kind = "video" if is_video else "audio"
         what = "an AVC/HEVC-style decoder configuration" if is_video else "an AudioSpecificConfig"
         out.append(self._make("media.no-sequence-header", "warning", record.frame,
-                              f"the first {codec} {kind} frame of {record.dir} stream {record.stream_id} came "
+                              f"the first {codec} {kind} frame of {track.label} came "
                               f"before its sequence header ({what}): decoders cannot start until one arrives",
                               record.dir, record.time))
 
@@ -615,7 +641,7 @@ class ExpertChecks:
             track.key_gap_reported = True
             start = "its last keyframe" if track.last_key_ts is not None else "its first video frame"
             out.append(self._make("media.keyframe-interval", "warning", record.frame,
-                                  f"{record.dir} stream {record.stream_id}: no keyframe for {gap / 1000:.1f} s since "
+                                  f"{track.label}: no keyframe for {gap / 1000:.1f} s since "
                                   f"{start} (limit {KEYFRAME_LIMIT_MS / 1000:.0f} s): players joining now wait "
                                   "that long for a picture", record.dir, record.time))
 
@@ -683,12 +709,18 @@ class ExpertChecks:
         """E-RTMP: codecs and multitrack sent against what connect advertised (and the server accepted)."""
         offered = self.session.state.capabilities
         client, server = offered.get("client"), offered.get("server")
-        for (dir, stream_id), track in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        told: set[tuple[str, int, str | None]] = set()  # (dir, stream, codec or None for multitrack): once each
+        for (dir, stream_id, _), track in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
             sender = "client" if dir == C2S else "server"
             if not track.enhanced:
                 continue
             checks = [(codec, ENHANCED_FOURCCS[codec], video) for codec, video in
-                      ((track.video_codec, True), (track.audio_codec, False)) if codec in ENHANCED_FOURCCS]
+                      ((track.video_codec, True), (track.audio_codec, False)) if codec in ENHANCED_FOURCCS
+                      and (dir, stream_id, codec) not in told]
+            told.update((dir, stream_id, codec) for codec, _, _ in checks)
+            multitrack = track.multitrack and (dir, stream_id, None) not in told
+            if multitrack:
+                told.add((dir, stream_id, None))
             for codec, fourcc, video in checks:
                 if not advertises(client, fourcc, video):
                     said = "had no fourCcList" if client is None else f"did not list {fourcc!r}"
@@ -701,11 +733,11 @@ class ExpertChecks:
                     out.append(self._make("capability.not-accepted", "warning", track.first_frame,
                                           f"the client published {codec} on stream {stream_id} but the server's "
                                           f"connect _result did not list {fourcc!r}", dir))
-            if track.multitrack and not advertises_multitrack(client):
+            if multitrack and not advertises_multitrack(client):
                 out.append(self._make("capability.not-advertised", "warning", track.first_frame,
                                       f"the {sender} sent multitrack media on stream {stream_id} but connect's capsEx "
                                       "did not advertise Multitrack", dir))
-            elif track.multitrack and dir == C2S and server is not None and not advertises_multitrack(server):
+            elif multitrack and dir == C2S and server is not None and not advertises_multitrack(server):
                 out.append(self._make("capability.not-accepted", "warning", track.first_frame,
                                       f"the client published multitrack media on stream {stream_id} but the server's "
                                       "capsEx did not include Multitrack", dir))
@@ -798,15 +830,25 @@ class ExpertChecks:
         one in its direction that no publish or play of the session was started on. (track, the other stream
         id or None)."""
         media_dir = C2S if stream.role == "publish" else S2C
-        own = self.tracks.get((media_dir, stream.stream_id))
+        own = self.tracks.get((media_dir, stream.stream_id, 0))
+        if own is None or not (own.video_codec or own.audio_codec):  # a multitrack stream without track 0
+            own = next((t for (dir, stream_id, _), t in sorted(self.tracks.items())
+                        if dir == media_dir and stream_id == stream.stream_id and (t.video_codec or t.audio_codec)),
+                       own)
         if own is not None and (own.video_codec or own.audio_codec):
             return own, None
         roles = self.session.state.streams
-        for (dir, stream_id), track in sorted(self.tracks.items(), key=lambda kv: kv[0][1]):
+        for (dir, stream_id, _), track in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][2])):
             if dir == media_dir and stream_id != stream.stream_id and (track.video_codec or track.audio_codec) \
                     and not getattr(roles.get(stream_id), "role", None):
                 return track, stream_id
         return own, None
+
+    def other_tracks(self, track: _Track) -> list[_Track]:
+        """The other E-RTMP tracks of the stream `track` belongs to, by track id."""
+        return [t for (dir, stream_id, _), t in sorted(self.tracks.items())
+                if dir == track.dir and stream_id == track.stream_id and t is not track
+                and (t.video_codec or t.audio_codec)]
 
     def _end_streams(self, out: list[WarningRecord]) -> None:
         self._media_elsewhere(out)
@@ -816,7 +858,7 @@ class ExpertChecks:
         stream, start = found
         session = self.session
         media_dir = C2S if stream.role == "publish" else S2C
-        track = self.tracks.get((media_dir, stream.stream_id))
+        track = self.tracks.get((media_dir, stream.stream_id, 0))
         media = "no media" if track is None or track.duration_ms is None else \
             f"{track.duration_ms / 1000:.1f} s of media"
         out.append(self._make("stream.closed-abruptly", "warning", session.last_frame,
@@ -865,7 +907,7 @@ class ExpertChecks:
             if track.video_frames and track.keyframes == 0 and not track.key_gap_reported:
                 if self.session.handshake.in_view:
                     out.append(self._make("media.no-keyframe", "warning", track.first_video_frame,
-                                          f"{track.dir} stream {track.stream_id} carried {track.video_frames} video "
+                                          f"{track.label} carried {track.video_frames} video "
                                           "frames and not one keyframe: no player can show a picture",
                                           track.dir))
 
@@ -888,7 +930,7 @@ class ExpertChecks:
     # -- output ----------------------------------------------------------------------------------
 
     def media_tracks(self) -> list[_Track]:
-        return [t for _, t in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        return [t for _, t in sorted(self.tracks.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2]))
                 if t.video_codec or t.audio_codec]
 
     def to_json(self) -> dict[str, Any]:

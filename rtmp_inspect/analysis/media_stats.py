@@ -45,6 +45,7 @@ from ..rtmp.media import (
     is_sequence_header,
     parse_audio,
     parse_video,
+    track_views,
 )
 from ..rtmp.messages import Aggregate, AmfPayload, decode_body
 from ..rtmp.vocabulary import MessageType
@@ -152,8 +153,9 @@ class _Clock:
 class _Track:
     """One kind of media (audio or video) of one stream."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, track_id: int = 0) -> None:
         self.kind = kind
+        self.track_id = track_id  # E-RTMP multitrack track id; 0 is the default track (and any one-track stream)
         self.messages = 0
         self.bytes = 0
         self.aggregated = 0  # messages that came inside aggregates
@@ -185,6 +187,10 @@ class _Track:
         self.last_key: tuple[int, int] | None = None  # (frame index, timestamp)
         self.key_frames_between = _Range()
         self.key_ms_between = _Range()
+
+    @property
+    def label(self) -> str:
+        return self.kind if not self.track_id else f"{self.kind} track {self.track_id}"
 
     def unwrap(self, ts: int, update: bool) -> int:
         """RTMP timestamps are 32-bit milliseconds and wrap after 49.7 days: count on past the wrap."""
@@ -382,6 +388,20 @@ def _scalars(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _track_metadata(obj: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    """E-RTMP v2 onMetaData: videoTrackIdInfoMap / audioTrackIdInfoMap, {track id (a string): properties of that
+    track, which override the top-level ones}."""
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind in ("video", "audio"):
+        found = obj.get(f"{kind}TrackIdInfoMap")
+        if not isinstance(found, dict):
+            continue
+        for key, value in list(found.items())[:MAX_METADATA_KEYS]:
+            if isinstance(key, str) and key.isdigit() and len(key) <= 3 and isinstance(value, dict):
+                out[(kind, int(key))] = _scalars(value)
+    return out
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
@@ -413,8 +433,10 @@ class MediaStream:
     def __init__(self, dir: str, stream_id: int) -> None:
         self.dir = dir
         self.stream_id = stream_id
-        self.video: _Track | None = None
+        self.video: _Track | None = None  # the default track (track id 0) of each kind
         self.audio: _Track | None = None
+        self.more_tracks: dict[tuple[str, int], _Track] = {}  # E-RTMP multitrack: (kind, track id) of the others
+        self.track_metadata: dict[tuple[str, int], dict[str, Any]] = {}  # onMetaData's {video,audio}TrackIdInfoMap
         self.base_ts: int | None = None  # first coded frame's timestamp: second 0 of the per-second lists
         self.metadata: dict[str, Any] | None = None
         self.metadata_count = 0
@@ -432,17 +454,27 @@ class MediaStream:
 
     @property
     def has_media(self) -> bool:
-        return self.video is not None or self.audio is not None
+        return self.video is not None or self.audio is not None or bool(self.more_tracks)
 
-    def track(self, kind: str) -> _Track:
+    def track(self, kind: str, track_id: int = 0) -> _Track:
+        if track_id:
+            found = self.more_tracks.get((kind, track_id))
+            if found is None:
+                found = self.more_tracks[(kind, track_id)] = _Track(kind, track_id)
+            return found
         track: _Track | None = getattr(self, kind)  # self.video or self.audio
         if track is None:
             track = _Track(kind)
             setattr(self, kind, track)
         return track
 
+    def other_tracks(self) -> list[_Track]:
+        """The tracks besides the default ones, video first, by track id."""
+        return [t for _, t in sorted(self.more_tracks.items(), key=lambda kv: (kv[0][0] != "video", kv[0][1]))]
+
     def describe(self) -> str:
         parts = [t.describe() for t in (self.video, self.audio) if t is not None]
+        parts += [f"{t.kind} track {t.track_id}: {t.describe()}" for t in self.other_tracks()]
         return " + ".join(parts) if parts else "no media"
 
     def timing_json(self) -> dict[str, Any]:
@@ -491,6 +523,10 @@ class MediaStream:
             "video": self.video.to_json() if self.video else None,
             "audio": self.audio.to_json() if self.audio else None,
             "timing": self.timing_json(),
+            # E-RTMP multitrack: the tracks besides the default one of each kind (video and audio above)
+            "tracks": [{"kind": t.kind, "track_id": t.track_id,
+                        "metadata": self.track_metadata.get((t.kind, t.track_id)), **t.to_json()}
+                       for t in self.other_tracks()],
         }
 
 
@@ -513,7 +549,7 @@ class StreamStatistics:
             info = record.payload
             if not isinstance(info, (AudioInfo, VideoInfo)):
                 info = parse_audio(record.body) if type_id == MessageType.AUDIO else parse_video(record.body)
-            self._media(stream, record, type_id, record.timestamp, record.body, info, False, out)
+            self._media_tracks(stream, record, type_id, record.timestamp, record.body, info, False, out)
             return out
         if type_id == MessageType.DATA_AMF0 or type_id == MessageType.DATA_AMF3:
             if isinstance(record.payload, AmfPayload):
@@ -596,11 +632,20 @@ class StreamStatistics:
             stream.last_time = time
         stream.last_frame = record.frame
 
+    def _media_tracks(self, stream: MediaStream, record: MessageRecord, type_id: int, ts: int, body: bytes,
+                      info: AudioInfo | VideoInfo, aggregated: bool, out: list[WarningRecord]) -> None:
+        if info.multitrack_type is None:
+            self._media(stream, record, type_id, ts, body, info, aggregated, len(body), 0, out)
+            return
+        for track_id, view in track_views(info):  # each track of an E-RTMP multitrack message by itself
+            self._media(stream, record, type_id, ts, body, view, aggregated, view.payload_length or 0, track_id, out)
+
     def _media(self, stream: MediaStream, record: MessageRecord, type_id: int, ts: int, body: bytes,
-               info: AudioInfo | VideoInfo, aggregated: bool, out: list[WarningRecord]) -> None:
-        size = len(body)
+               info: AudioInfo | VideoInfo, aggregated: bool, size: int, track_id: int,
+               out: list[WarningRecord]) -> None:
+        """One message (or one track of a multitrack message: `size` is then the track's payload)."""
         kind = "video" if type_id == MessageType.VIDEO else "audio"
-        track = stream.track(kind)
+        track = stream.track(kind, track_id)
         track.messages += 1
         if aggregated:
             track.aggregated += 1
@@ -650,7 +695,9 @@ class StreamStatistics:
 
     def _sequence_header(self, track: _Track, info: AudioInfo | VideoInfo, body: bytes) -> None:
         track.sequence_headers += 1
-        config = bytes(body[info.payload_offset or 0:][:4096])
+        start = info.payload_offset or 0
+        end = len(body) if info.payload_length is None else start + info.payload_length
+        config = bytes(body[start:end][:4096])
         settings = _video_settings(info) if isinstance(info, VideoInfo) else _audio_settings(info)
         if track.sequence_headers == 1:
             track.settings = settings
@@ -676,7 +723,7 @@ class StreamStatistics:
                 if step > JUMP_MS:
                     track.jumps += 1
                     self._limited(stream, out, "media.timestamp-jump", record,
-                                  f"stream {stream.stream_id} {track.kind}: timestamp jumped from {previous} "
+                                  f"stream {stream.stream_id} {track.label}: timestamp jumped from {previous} "
                                   f"to {ts} ms (+{step} ms)")
                 else:
                     track.interval.add(step)
@@ -703,6 +750,7 @@ class StreamStatistics:
             return
         stream = self._stream(dir, stream_id)
         stream.metadata = _scalars(obj)
+        stream.track_metadata = _track_metadata(obj)
         stream.metadata_count += 1
         stream.metadata_frame = record.frame
         stream.metadata_time = record.time
@@ -718,7 +766,7 @@ class StreamStatistics:
                     stream = self._stream(record.dir, record.stream_id)
                     self._delivered(stream, record, out)
                 info = parse_audio(piece) if part.type_id == MessageType.AUDIO else parse_video(piece)
-                self._media(stream, record, part.type_id, part.timestamp, piece, info, True, out)
+                self._media_tracks(stream, record, part.type_id, part.timestamp, piece, info, True, out)
             elif part.type_id in (MessageType.DATA_AMF3, MessageType.DATA_AMF0):
                 payload = decode_body(part.type_id, piece, part.timestamp)
                 if isinstance(payload, AmfPayload):
@@ -738,11 +786,13 @@ class StreamStatistics:
             f"{span:.1f} s: the sender runs {pace} than real time"))
 
     def _check_metadata(self, stream: MediaStream, out: list[WarningRecord]) -> None:
-        declared = stream.metadata
-        if declared is None:
+        top = stream.metadata
+        if top is None:
             return
         found: list[tuple[str, Any, Any]] = []
         video, audio = stream.video, stream.audio
+        # the default tracks: the top-level properties, as track 0's entries of the track maps override them
+        declared = {**top, **stream.track_metadata.get(("video", 0), {}), **stream.track_metadata.get(("audio", 0), {})}
         declares_video = "videocodecid" in declared and declared["videocodecid"] not in (0, "", None) \
             or any((_number(declared.get(k)) or 0) > 0 for k in ("width", "height", "videodatarate"))
         audio_figures = any((_number(declared.get(k)) or 0) > 0 for k in ("audiosamplerate", "audiodatarate"))
@@ -757,46 +807,19 @@ class StreamStatistics:
             if declares and track is None and other is not None and (other.duration_ms or 0) >= 2000:
                 found.append((name, "present", "absent"))
         if video is not None:
-            vs = video.settings
-            for key in ("width", "height"):
-                want = _number(declared.get(key))
-                have = vs.get(key)
-                if want is not None and want > 0 and have is not None and int(round(want)) != have:
-                    found.append((key, declared[key], have))
-            want_codec = _declared_codec(declared.get("videocodecid"), True) if "videocodecid" in declared else None
-            if want_codec is not None and video.codec is not None and want_codec != video.codec:
-                found.append(("videocodecid", declared["videocodecid"], video.codec))
-            for key in _DECLARED_FRAME_RATE_KEYS:
-                want = _number(declared.get(key))
-                if want is None or want <= 0:
-                    continue
-                rate = video.frame_rate
-                if rate is not None and video.frames >= 10 and (video.duration_ms or 0) >= 1000 \
-                        and abs(rate - want) / want > FRAME_RATE_TOLERANCE:
-                    found.append((key, declared[key], _r(rate, 3)))
-                break
-            self._check_rate(declared, "videodatarate", video, found)
+            self._video_mismatches(declared, video, found, "")
         if audio is not None:
-            aus = audio.settings
-            want = _number(declared.get("audiosamplerate"))
-            rates = {aus.get("sample_rate"), aus.get("output_sample_rate")} - {None}
-            if want is not None and want > 0 and rates and int(round(want)) not in rates:
-                found.append(("audiosamplerate", declared["audiosamplerate"], aus.get("sample_rate")))
-            channels = aus.get("channels")
-            want = _number(declared.get("audiochannels"))
-            if want is not None and want > 0 and channels is not None and int(round(want)) != channels:
-                found.append(("audiochannels", declared["audiochannels"], channels))
-            stereo = declared.get("stereo")
-            if isinstance(stereo, bool) and channels is not None and stereo != (channels >= 2):
-                found.append(("stereo", stereo, channels))
-            want = _number(declared.get("audiosamplesize"))
-            size = aus.get("sample_size")
-            if want is not None and want > 0 and size is not None and int(round(want)) != size:
-                found.append(("audiosamplesize", declared["audiosamplesize"], size))
-            want_codec = _declared_codec(declared.get("audiocodecid"), False) if "audiocodecid" in declared else None
-            if want_codec is not None and audio.codec is not None and want_codec != audio.codec:
-                found.append(("audiocodecid", declared["audiocodecid"], audio.codec))
-            self._check_rate(declared, "audiodatarate", audio, found)
+            self._audio_mismatches(declared, audio, found, "")
+        # E-RTMP multitrack: the other tracks against their own entries of the track maps (only what those say)
+        for track in stream.other_tracks():
+            entry = stream.track_metadata.get((track.kind, track.track_id))
+            if not entry:
+                continue
+            prefix = f"{track.kind}TrackIdInfoMap[{track.track_id}]."
+            if track.kind == "video":
+                self._video_mismatches(entry, track, found, prefix)
+            else:
+                self._audio_mismatches(entry, track, found, prefix)
         for key, want, have in found:
             stream.mismatches.append({"field": key, "declared": want, "measured": have})
             if key in ("video", "audio"):
@@ -807,14 +830,60 @@ class StreamStatistics:
             out.append(self._warning("media.metadata-mismatch", "warning", stream.metadata_frame,
                                      stream.metadata_time, stream.dir, f"stream {stream.stream_id}: {text}"))
 
+    def _video_mismatches(self, declared: dict[str, Any], video: _Track, found: list[tuple[str, Any, Any]],
+                          prefix: str) -> None:
+        vs = video.settings
+        for key in ("width", "height"):
+            want = _number(declared.get(key))
+            have = vs.get(key)
+            if want is not None and want > 0 and have is not None and int(round(want)) != have:
+                found.append((prefix + key, declared[key], have))
+        want_codec = _declared_codec(declared.get("videocodecid"), True) if "videocodecid" in declared else None
+        if want_codec is not None and video.codec is not None and want_codec != video.codec:
+            found.append((prefix + "videocodecid", declared["videocodecid"], video.codec))
+        for key in _DECLARED_FRAME_RATE_KEYS:
+            want = _number(declared.get(key))
+            if want is None or want <= 0:
+                continue
+            rate = video.frame_rate
+            if rate is not None and video.frames >= 10 and (video.duration_ms or 0) >= 1000 \
+                    and abs(rate - want) / want > FRAME_RATE_TOLERANCE:
+                found.append((prefix + key, declared[key], _r(rate, 3)))
+            break
+        self._check_rate(declared, "videodatarate", video, found, prefix)
+
+    def _audio_mismatches(self, declared: dict[str, Any], audio: _Track, found: list[tuple[str, Any, Any]],
+                          prefix: str) -> None:
+        aus = audio.settings
+        want = _number(declared.get("audiosamplerate"))
+        rates = {aus.get("sample_rate"), aus.get("output_sample_rate")} - {None}
+        if want is not None and want > 0 and rates and int(round(want)) not in rates:
+            found.append((prefix + "audiosamplerate", declared["audiosamplerate"], aus.get("sample_rate")))
+        channels = aus.get("channels")
+        want = _number(declared.get("audiochannels"))
+        if want is not None and want > 0 and channels is not None and int(round(want)) != channels:
+            found.append((prefix + "audiochannels", declared["audiochannels"], channels))
+        stereo = declared.get("stereo")
+        if isinstance(stereo, bool) and channels is not None and stereo != (channels >= 2):
+            found.append((prefix + "stereo", stereo, channels))
+        want = _number(declared.get("audiosamplesize"))
+        size = aus.get("sample_size")
+        if want is not None and want > 0 and size is not None and int(round(want)) != size:
+            found.append((prefix + "audiosamplesize", declared["audiosamplesize"], size))
+        want_codec = _declared_codec(declared.get("audiocodecid"), False) if "audiocodecid" in declared else None
+        if want_codec is not None and audio.codec is not None and want_codec != audio.codec:
+            found.append((prefix + "audiocodecid", declared["audiocodecid"], audio.codec))
+        self._check_rate(declared, "audiodatarate", audio, found, prefix)
+
     @staticmethod
-    def _check_rate(declared: dict[str, Any], key: str, track: _Track, found: list[tuple[str, Any, Any]]) -> None:
+    def _check_rate(declared: dict[str, Any], key: str, track: _Track, found: list[tuple[str, Any, Any]],
+                    prefix: str) -> None:
         want = _number(declared.get(key))
         have = track.bitrate_kbps
         if want is None or want <= 0 or have is None or (track.duration_ms or 0) < DATA_RATE_MIN_S * 1000:
             return
         if abs(have - want) / want > DATA_RATE_TOLERANCE:
-            found.append((key, declared[key], _r(have, 1)))
+            found.append((prefix + key, declared[key], _r(have, 1)))
 
 
 def _show(value: Any) -> str:

@@ -56,6 +56,13 @@ def media_text(track: Any) -> str:
     return " + ".join(parts)
 
 
+def _more_tracks(tracks: list[Any]) -> str:
+    """' (+ track 1: H.264 1280x720 30 fps; track 2: ...)' for an E-RTMP multitrack stream, else ''."""
+    if not tracks:
+        return ""
+    return " (+ " + "; ".join(f"track {t.track_id}: {media_text(t)}" for t in tracks) + ")"
+
+
 def _stream_label(role: str, app: str | None, name: str | None) -> str:
     if name is None:
         name = "?"
@@ -114,7 +121,7 @@ def _stream_verdict(session: Any, stream: Any, expert: Any) -> str:
     if has_media and track is not None:
         duration = track.duration_ms
         parts.append(_seconds(None if duration is None else duration / 1000))
-        parts.append(media_text(track))
+        parts.append(media_text(track) + _more_tracks(expert.other_tracks(track)))
     elif started:
         parts.append(_seconds(_flow_duration(session)))
         parts.append("no media")
@@ -166,7 +173,7 @@ def verdict(session: Any) -> str:
     tracks = expert.media_tracks() if expert is not None else []
     if tracks:
         prefix = "mid-session capture" if not session.handshake.in_view else "no commands seen"
-        media = "; ".join(f"{t.dir} stream {t.stream_id} {media_text(t)}, "
+        media = "; ".join(f"{t.label} {media_text(t)}, "
                           f"{_seconds(None if t.duration_ms is None else t.duration_ms / 1000)}" for t in tracks)
         return f"{prefix}: {media}"
     if not session.handshake.in_view:

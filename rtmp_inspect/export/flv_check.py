@@ -17,14 +17,21 @@ _CONFIGURED_FOURCCS = {b"avc1": "H.264", b"hvc1": "HEVC", b"av01": "AV1", b"vp09
 _CONFIGURED_AUDIO_FOURCCS = {b"mp4a": "AAC", b"Opus": "Opus", b"fLaC": "FLAC"}
 
 
+_VIDEO_MULTITRACK, _AUDIO_MULTITRACK = 6, 5  # E-RTMP v2 packet types
+_MANY_CODECS = 2  # AvMultitrackType ManyTracksManyCodecs: a FourCC per track
+
+
 def _video(head: bytes) -> tuple[str | None, bool, bool]:
     """(codec needing a configuration or None, is it the configuration, is it a keyframe)."""
     if not head:
         return None, False, False
     b0 = head[0]
-    if b0 & 0x80:  # E-RTMP ExVideoTagHeader: frame type, packet type, then the FourCC (not for ModEx/multitrack)
+    if b0 & 0x80:  # E-RTMP ExVideoTagHeader: frame type, packet type, then the FourCC (not for ModEx)
         packet_type = b0 & 0x0F
-        codec = _CONFIGURED_FOURCCS.get(head[1:5])
+        fourcc = head[1:5]
+        if packet_type == _VIDEO_MULTITRACK and len(head) > 1:  # the inner packet type, then the (first) FourCC
+            packet_type, fourcc = head[1] & 0x0F, head[2:6]
+        codec = _CONFIGURED_FOURCCS.get(fourcc)
         return codec, packet_type == 0, (b0 >> 4) & 0x07 == 1 and packet_type in (1, 3)
     codec = _CONFIGURED_VIDEO_IDS.get(b0 & 0x0F)
     is_config = codec is not None and len(head) > 1 and head[1] == 0
@@ -38,30 +45,62 @@ def _audio(head: bytes) -> tuple[str | None, bool]:
     if sound_format == 10:
         return "AAC", len(head) > 1 and head[1] == 0
     if sound_format == 9:  # E-RTMP ExAudioTagHeader: packet type, then the FourCC
-        return _CONFIGURED_AUDIO_FOURCCS.get(head[1:5]), head[0] & 0x0F == 0
+        packet_type, fourcc = head[0] & 0x0F, head[1:5]
+        if packet_type == _AUDIO_MULTITRACK and len(head) > 1:
+            packet_type, fourcc = head[1] & 0x0F, head[2:6]
+        return _CONFIGURED_AUDIO_FOURCCS.get(fourcc), packet_type == 0
     return None, False
 
 
-def missing_parts(path: str) -> list[str]:
-    """What the file at `path` lacks, in words; empty when a player has what it needs."""
+def _is_multitrack(kind: int, head: bytes) -> bool:
+    if kind == _VIDEO:
+        return len(head) > 1 and head[0] & 0x80 != 0 and head[0] & 0x0F == _VIDEO_MULTITRACK
+    return len(head) > 1 and head[0] >> 4 == 9 and head[0] & 0x0F == _AUDIO_MULTITRACK
+
+
+def _track_ids(body: bytes) -> list[int]:
+    """The track ids of a multitrack tag body (E-RTMP v2: OneTrack, ManyTracks, ManyTracksManyCodecs)."""
+    multitrack_type = body[1] >> 4
+    pos = 2 if multitrack_type == _MANY_CODECS else 6
+    ids: list[int] = []
+    while pos < len(body):
+        if multitrack_type == _MANY_CODECS:
+            pos += 4
+        if pos >= len(body):
+            break
+        ids.append(body[pos])
+        if multitrack_type == 0:  # OneTrack: no size, the rest is the track
+            break
+        pos += 4 + int.from_bytes(body[pos + 1:pos + 4], "big")
+    return ids
+
+
+def check_flv(path: str) -> tuple[list[str], list[str]]:
+    """(what the file lacks, notes worth knowing about it), in words."""
     with open(path, "rb") as handle:
         return _scan(handle)
 
 
-def _scan(handle: BinaryIO) -> list[str]:
+def _scan(handle: BinaryIO) -> tuple[list[str], list[str]]:
     header = handle.read(9)
     if len(header) < 9 or header[:3] != b"FLV":
-        return ["not an FLV file"]
+        return ["not an FLV file"], []
     handle.seek(int.from_bytes(header[5:9], "big") + 4)
     state: dict[str, tuple[str, bool] | None] = {"video": None, "audio": None}  # (codec, configured first)
     video_frames = keyframes = 0
+    tracks: dict[str, set[int]] = {"video": set(), "audio": set()}  # E-RTMP multitrack track ids seen
     while True:
         tag = handle.read(_TAG_HEADER)
         if len(tag) < _TAG_HEADER:
             break
         kind, size = tag[0] & 0x1F, int.from_bytes(tag[1:4], "big")
-        head = handle.read(min(size, 5))
-        handle.seek(size - len(head) + 4, 1)  # the rest of the body and PreviousTagSize
+        head = handle.read(min(size, 6))
+        if kind in (_AUDIO, _VIDEO) and _is_multitrack(kind, head):
+            body = head + handle.read(size - len(head))
+            tracks["video" if kind == _VIDEO else "audio"].update(_track_ids(body))
+            handle.seek(4, 1)
+        else:
+            handle.seek(size - len(head) + 4, 1)  # the rest of the body and PreviousTagSize
         if kind == _VIDEO:
             codec, is_config, key = _video(head)
             if not is_config:
@@ -81,4 +120,7 @@ def _scan(handle: BinaryIO) -> list[str]:
                        f"{name}")
     if video_frames and not keyframes:
         out.append(f"no video keyframe in {video_frames} video frames: no player can show a picture")
-    return out
+    notes = [f"E-RTMP multitrack {name} (tracks {', '.join(map(str, sorted(ids)))}) kept in one file as sent: one "
+             "file per track would rewrite the tag bodies the peer received; players without E-RTMP v2 multitrack "
+             "support cannot play it" for name, ids in tracks.items() if ids]
+    return out, notes

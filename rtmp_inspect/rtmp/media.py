@@ -20,6 +20,7 @@ the problem still filled in.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 from collections.abc import Callable
@@ -876,6 +877,33 @@ def is_keyframe(info: AudioInfo | VideoInfo) -> bool:
     if info.codec_id in (7, 12, 13):
         return info.packet_type == 1
     return info.codec_id is not None
+
+
+_VIDEO_TRACK_FIELDS = ("fourcc", "composition_time", "config", "config_length", "metadata_length", "units",
+                       "width", "height", "payload_offset", "payload_length", "error", "error_offset")
+_AUDIO_TRACK_FIELDS = ("fourcc", "config", "multichannel", "payload_offset", "payload_length", "error",
+                       "error_offset")
+
+
+def track_views(info: AudioInfo | VideoInfo) -> list[tuple[int, AudioInfo | VideoInfo]]:
+    """(track id, the message as seen by that track) for each track an E-RTMP multitrack message carries: the
+    message with the track's FourCC, configuration, units, size and payload in place of the first track's, so
+    that per-track analyses can read it like a one-track message. Anything else is track 0, the default track
+    (E-RTMP v2), as it is."""
+    if info.multitrack_type is None or not info.tracks:
+        return [(0, info)]
+    fields = _VIDEO_TRACK_FIELDS if isinstance(info, VideoInfo) else _AUDIO_TRACK_FIELDS
+    # An error no track owns is in the message's own header: every track shares it.
+    shared_error = info.error is not None and all(track.error is None for track in info.tracks)
+    views: list[tuple[int, AudioInfo | VideoInfo]] = []
+    track: AudioTrack | VideoTrack
+    for track in info.tracks:
+        changes: dict[str, Any] = {name: getattr(track, name) for name in fields}
+        changes["tracks"] = (track,)
+        if shared_error:
+            changes["error"], changes["error_offset"] = info.error, info.error_offset
+        views.append((track.track_id or 0, dataclasses.replace(info, **changes)))
+    return views
 
 
 def codec_name(info: AudioInfo | VideoInfo) -> str | None:
