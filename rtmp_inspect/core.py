@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from .capture.reader import CaptureError, _GzipSource, _open_source
+from .capture.segment import checksum_notes
 from .rtmp.connection import ConnectionDecoder as PureConnectionDecoder
 
 Endpoints = tuple[tuple[bytes, int], tuple[bytes, int]]
@@ -63,6 +64,7 @@ class NativeFlow:
     """A TCP connection as the engine reports it: what the analysis asks of a flows.table.Flow."""
 
     __slots__ = ("id", "endpoints", "first_frame", "first_time", "zero_windows", "zero_window_first_frame",
+                 "checksum_drops", "checksum_drop_first_frame", "resets_ignored", "reset_ignored_first_frame",
                  "_fin_seen", "ended")
 
     def __init__(self, flow_id: int, endpoints: Endpoints, first_frame: int, first_time: float) -> None:
@@ -72,13 +74,19 @@ class NativeFlow:
         self.first_time = first_time
         self.zero_windows = 0
         self.zero_window_first_frame: int | None = None
+        self.checksum_drops = [0, 0]
+        self.checksum_drop_first_frame: int | None = None
+        self.resets_ignored = 0
+        self.reset_ignored_first_frame: int | None = None
         self._fin_seen = (False, False)
         self.ended = False
 
-    def end(self, summary: tuple[int, int | None, bool, bool]) -> None:
+    def end(self, summary: tuple[int, int | None, bool, bool, int, int, int | None, int, int | None]) -> None:
         """The counters the engine reported when the flow ended."""
-        self.zero_windows, self.zero_window_first_frame, fin0, fin1 = summary
+        (self.zero_windows, self.zero_window_first_frame, fin0, fin1, drops0, drops1, self.checksum_drop_first_frame,
+         self.resets_ignored, self.reset_ignored_first_frame) = summary
         self._fin_seen = (fin0, fin1)
+        self.checksum_drops = [drops0, drops1]
         self.ended = True
 
     def fin_seen(self, direction: int) -> bool:
@@ -169,6 +177,7 @@ class NativeCaptureReader:
         except native.CaptureError as exc:  # the same one-line error as the pure reader's
             raise CaptureError(str(exc)) from None
         self._merge_warnings()
+        self.warnings.extend(checksum_notes(*engine.checksum_report()))
         yield batch
 
     def close(self) -> None:

@@ -53,6 +53,11 @@ _KINDS = (
                 "the capture file is damaged or truncated; packets before the damage are decoded"),
     FindingKind("tcp.gap", (W,), TCP, "bytes of a direction are missing from the capture; decoding resumes after them"),
     FindingKind("tcp.retransmission-differs", (W,), TCP, "a retransmitted copy of bytes differs from the copy used"),
+    FindingKind("tcp.checksum-bad", (I,), TCP,
+                "segments whose TCP checksum was wrong were not used, as the receiver drops them (corrupted on the "
+                "path; their bytes came again in retransmissions)"),
+    FindingKind("tcp.reset-ignored", (I,), TCP,
+                "an RST whose sequence number the receiver would not accept (RFC 5961) was not taken as the end"),
     FindingKind("tcp.zero-window", (W, I), TCP,
                 "a receiver advertised a zero TCP window (info: once, before any data)"),
     # handshake

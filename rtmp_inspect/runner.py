@@ -14,7 +14,7 @@ from typing import Any, cast
 from .analysis.pipeline import Analyzer, FinishedSession, Partition
 from .analysis.session import FlowSession
 from .capture.reader import CaptureReader, open_capture
-from .capture.segment import TcpSegment, UdpDatagram
+from .capture.segment import TcpSegment, UdpDatagram, checksum_notes
 from .core import NativeCaptureReader, native_by_default
 from .tls.keylog import KeyLog
 
@@ -158,6 +158,7 @@ def run_reader(path: str, reader: Reader, sink: Any, options: RunOptions = RunOp
     if analyzer is None:
         analyzer = start(0.0)
     analyzer.finish()
+    reader.warnings.extend(checksum_notes(*analyzer.table.checksum_report()))
     return Run(path, reader, analyzer)
 
 

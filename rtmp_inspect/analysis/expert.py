@@ -913,6 +913,7 @@ class ExpertChecks:
 
     def _end_tcp(self, out: list[WarningRecord]) -> None:
         flow = self.session.tcp_flow
+        self._end_tcp_integrity(flow, out)
         zero = getattr(flow, "zero_windows", 0) or 0
         if zero:
             first = getattr(flow, "zero_window_first_frame", None)
@@ -926,6 +927,23 @@ class ExpertChecks:
                                   f"a receiver advertised a zero TCP window {zero} time(s): "
                                   "one side could not read as fast as the other sent (a slow reader or a full "
                                   "buffer)"))
+
+    def _end_tcp_integrity(self, flow: Any, out: list[WarningRecord]) -> None:
+        """Segments the receiver would not have taken, counted by the flow table (flows/table.py)."""
+        drops = getattr(flow, "checksum_drops", None) or [0, 0]
+        if drops[0] or drops[1]:
+            client = self.session.client_index
+            sides = ((client, "client"), (1 - client, "server"))
+            per_side = ", ".join(f"{drops[d]} from the {name}" for d, name in sides if drops[d])
+            out.append(self._make("tcp.checksum-bad", "info", flow.checksum_drop_first_frame,
+                                  f"{drops[0] + drops[1]} TCP segment(s) with a wrong checksum were not used "
+                                  f"({per_side}), as the receiver drops them: corrupted on the path"))
+        ignored = getattr(flow, "resets_ignored", 0) or 0
+        if ignored:
+            out.append(self._make("tcp.reset-ignored", "info", flow.reset_ignored_first_frame,
+                                  f"{ignored} RST segment(s) with a sequence number the receiver would not accept "
+                                  "(RFC 5961: behind what it had received, or far ahead) were not taken as the end of "
+                                  "the connection"))
 
     # -- output ----------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
-from .segment import Packet, TcpSegment, UdpDatagram
+from .segment import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED, Packet, TcpSegment, UdpDatagram
 
 Decoder = Callable[[bytes, int, int, int, float], Packet | None]
 
@@ -61,14 +61,42 @@ GTPU_PORT = 2152
 _MAX_TUNNEL_DEPTH = 2  # GTP inside GTP inside GTP is not a thing; stop recursion bombs
 _IPV6_EXT_SIMPLE = frozenset((0, 43, 60, 135))  # length in 8-octet units, excluding the first 8
 _MAX_EXT_HEADERS = 16
+MAX_CHECKED_TCP_LENGTH = 1480  # a TCP segment in a 1500-byte IPv4 packet: longer ones are GRO/TSO merges
 
 
 # --------------------------------------------------------------------------- TCP
 
 
+def tcp_checksum(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes) -> int:
+    """CHECKSUM_GOOD or CHECKSUM_BAD for the TCP segment at data[off:ip_end] (whole in the capture: `end` is
+    `ip_end`) between `src` and `dst`; CHECKSUM_UNVERIFIED when it cannot be checked (cut by the snap length,
+    a checksum field of zero: never computed, as with checksum offload or synthetic captures; a wrong one on
+    a segment longer than MAX_CHECKED_TCP_LENGTH).
+
+    The ones' complement sum of 16-bit words is the segment's value as a big number modulo 0xFFFF (2**16 is 1
+    modulo 0xFFFF), and a correct checksum makes the sum 0xFFFF, i.e. 0 modulo 0xFFFF."""
+    if end < ip_end or ip_end - off < 20 or (data[off + 16] == 0 and data[off + 17] == 0):
+        return CHECKSUM_UNVERIFIED
+    length = ip_end - off
+    if len(src) == 4:
+        pseudo = src + dst + b"\x00\x06" + length.to_bytes(2, "big")
+    else:
+        pseudo = src + dst + length.to_bytes(4, "big") + b"\x00\x00\x00\x06"
+    total = int.from_bytes(data[off:ip_end], "big")
+    if length & 1:
+        total <<= 8  # an odd length is padded with a zero byte
+    total += int.from_bytes(pseudo, "big")
+    if total % 0xFFFF == 0:
+        return CHECKSUM_GOOD
+    # Longer than one Ethernet frame can carry: merged by the receiving host (GRO/LRO) or not yet split by
+    # the sending NIC (TSO), so the checksum field is not the one the wire carried.
+    return CHECKSUM_BAD if length <= MAX_CHECKED_TCP_LENGTH else CHECKSUM_UNVERIFIED
+
+
 def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, frame: int,
-         time: float) -> Packet | None:
-    """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end)."""
+         time: float, verifiable: bool = True) -> Packet | None:
+    """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end). `verifiable`: False
+    when the IP header leaves the checksum's pseudo-header unknown (IPv6 extension headers, a TSO length)."""
     if end - off < 20:
         return None
     sport, dport, seq, ack, offflags, window = _TCP(data, off)
@@ -84,7 +112,9 @@ def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, f
     else:  # options (or everything after them) cut by the snap length
         payload = b""
         missing = ip_end - p
-    return TcpSegment(frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, payload, missing)
+    checksum = tcp_checksum(data, off, end, ip_end, src, dst) if verifiable else CHECKSUM_UNVERIFIED
+    return TcpSegment(frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, payload, missing,
+                      checksum)
 
 
 # --------------------------------------------------------------------------- UDP / GTP-U
@@ -172,7 +202,8 @@ def _ipv4(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _
             end = lim
         ip_end = end
     if proto == 6:
-        return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time)
+        return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time,
+                    total != 0)
     if proto == 17:
         return _udp(
             data, off + ihl, end, ip_end, frame, time, depth, data[off + 12 : off + 16], data[off + 16 : off + 20]
@@ -199,8 +230,9 @@ def _ipv6(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _
             end = lim
         ip_end = end
     for _ in range(_MAX_EXT_HEADERS):
-        if nxt == 6:
-            return _tcp(data, p, end, ip_end, data[off + 8 : off + 24], data[off + 24 : off + 40], frame, time)
+        if nxt == 6:  # (after extension headers, the pseudo-header's destination may be a routing header's)
+            return _tcp(data, p, end, ip_end, data[off + 8 : off + 24], data[off + 24 : off + 40], frame, time,
+                        plen != 0 and p == off + 40)
         if nxt == 17:
             return _udp(data, p, end, ip_end, frame, time, depth, data[off + 8 : off + 24], data[off + 24 : off + 40])
         if end - p < 8:
@@ -294,6 +326,9 @@ def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> Pac
                     end = ip_end
                 p = off + 20 + ((offflags >> 10) & 0x3C)
                 if offflags >= 0x5000 and p <= end:
+                    # (TCP checksum at off + 36)
+                    checksum = CHECKSUM_UNVERIFIED if end < ip_end or (data[off + 36] == 0 and data[off + 37] == 0) \
+                        else tcp_checksum(data, off + 20, end, ip_end, src, dst)
                     return TcpSegment(
                         frame,
                         time,
@@ -307,6 +342,7 @@ def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> Pac
                         window,
                         data[p:end],
                         ip_end - end,
+                        checksum,
                     )
         return _ipv4(data, off, end, frame, time)
     return _ethertype(etype, data, start + 14, end, frame, time)

@@ -15,6 +15,11 @@ RST = 0x04
 PSH = 0x08
 ACK = 0x10
 
+# TcpSegment.checksum: whether the TCP checksum could be checked, and how it came out.
+CHECKSUM_UNVERIFIED = 0  # not checkable: cut by the snap length, no length (TSO), zero, IPv6 extension headers
+CHECKSUM_GOOD = 1
+CHECKSUM_BAD = 2
+
 
 @dataclass(slots=True)
 class TcpSegment:
@@ -30,6 +35,7 @@ class TcpSegment:
     window: int
     payload: bytes  # the TCP payload bytes present in the capture
     missing: int = 0  # payload bytes the snap length cut off (after `payload`); never data
+    checksum: int = CHECKSUM_UNVERIFIED  # CHECKSUM_*: the TCP checksum over pseudo-header, header and payload
 
 
 @dataclass(slots=True)
@@ -53,3 +59,18 @@ def format_endpoint(address: bytes, port: int) -> str:
     if len(address) == 4:
         return f"{ipaddress.IPv4Address(address)}:{port}"
     return f"[{ipaddress.IPv6Address(address)}]:{port}"
+
+
+def checksum_notes(offloaded: list[tuple[bytes, int]], unmatched_drops: int) -> list[str]:
+    """The capture's notes about TCP checksums: the hosts whose checksums were wrong in every segment (address,
+    segments), in order of appearance, and the segments not used for a wrong checksum that matched no flow."""
+    out: list[str] = []
+    if offloaded:
+        segments = sum(count for _, count in offloaded)
+        example = format_endpoint(offloaded[0][0], 0).rsplit(":", 1)[0].strip("[]")
+        out.append(f"TCP checksums from {len(offloaded)} host(s) were wrong in every segment ({segments} segments; "
+                   f"e.g. from {example}): computed after the capture point (checksum offload), so not checked")
+    if unmatched_drops:
+        out.append(f"{unmatched_drops} TCP segment(s) with a wrong checksum matched no flow and were not used "
+                   "(corrupted on the path)")
+    return out

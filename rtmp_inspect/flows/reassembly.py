@@ -13,7 +13,8 @@ Rules (the receiver's point of view, as its TCP stack would see it):
   compared against a bounded history of recently delivered payloads (kept by
   reference, not copied); older ones are dropped unchecked.
 * SYN and FIN each take one sequence number; data in a SYN segment starts
-  after it.  A direction whose SYN is not in the capture starts at its first
+  after it.  A FIN that ends before bytes already delivered is an old copy
+  (a receiver ignores it), not the end of the stream.  A direction whose SYN is not in the capture starts at its first
   segment's sequence number.
 * Sequence numbers wrap at 2**32; each one is read as the offset nearest to
   the next expected one (within +-2**31).
@@ -149,6 +150,11 @@ class StreamReassembler:
         return self._base
 
     @property
+    def next_seq(self) -> int | None:
+        """Sequence number of the next byte to deliver (None before the first segment)."""
+        return self._next_seq
+
+    @property
     def next_offset(self) -> int:
         """Offset of the next byte to deliver (= bytes delivered + gap bytes)."""
         return self._next
@@ -240,7 +246,9 @@ class StreamReassembler:
             self._hint = off
         if flags & FIN:
             fin = self.fin_offset
-            if fin is None:
+            if fin is None and end < self._next:
+                dup = True  # a FIN behind delivered bytes is an old copy (or a flipped bit): not the end
+            elif fin is None:
                 self.fin_offset = end
                 if end > self._high:
                     self._high = end

@@ -22,8 +22,20 @@ Flows:
   flow, if still open, ends with reason "reused".
 * A flow ends with reason "fin" once both directions have sent FIN and each
   direction's bytes up to its FIN are delivered or declared gaps; with
-  "rst" on the first RST; at `flush()` with "end-of-capture" (or "fin" if
-  both FINs were seen but a hole was still waiting).
+  "rst" on the first RST the receiver would take (RFC 5961: its sequence
+  number at or just after what the receiver expects, `RST_WINDOW`; an RST
+  behind it, such as a retransmission whose RST bit was flipped on the path,
+  is ignored as a receiver ignores it, and counted); at `flush()` with
+  "end-of-capture" (or "fin" if both FINs were seen but a hole was still
+  waiting).
+
+Checksums, as the receiver's stack checks them: a segment whose TCP checksum
+is wrong is not used (no data, no flags, no ACK, no new flow) once its
+sending host has shown that its checksums are computed before the capture
+point (`CHECKSUM_TRUST` right ones, and at least four right for each wrong
+one). A host whose checksums are wrong throughout computes them after the
+capture point (checksum offload): its segments are used, and the capture's
+notes say so once (`checksum_report`).
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from rtmp_inspect.capture.segment import TcpSegment, format_endpoint
+from rtmp_inspect.capture.segment import CHECKSUM_GOOD, TcpSegment, format_endpoint
 from rtmp_inspect.flows.events import (
     END_EOF,
     END_EVICTED,
@@ -55,6 +67,10 @@ _FIN = 0x01
 _SYN = 0x02
 _RST = 0x04
 _ACK = 0x10
+
+RST_WINDOW = 1 << 20  # how far past the expected sequence number an RST is still taken (unseen data before it)
+CHECKSUM_TRUST = 8  # right checksums from a host before its wrong ones mean corruption, not offload
+MAX_CHECKSUM_HOSTS = 65536  # hosts whose checksums are tracked (hostile captures: more are not checked)
 
 DEFAULT_MAX_ENDED = 4096
 DEFAULT_MAX_FLOWS = 100_000
@@ -80,6 +96,10 @@ class Flow:
     zero_windows: int = 0  # non-RST segments advertising window 0
     zero_window_first_frame: int | None = None
     late_packets: int = 0  # packets seen after the flow ended (final ACK etc.)
+    checksum_drops: list[int] = field(default_factory=lambda: [0, 0])  # segments not used: wrong checksum
+    checksum_drop_first_frame: int | None = None
+    resets_ignored: int = 0  # RSTs outside what the receiver expects (see the module docstring)
+    reset_ignored_first_frame: int | None = None
     ended: bool = False
     end_reason: str | None = None
     streams: tuple[StreamReassembler, StreamReassembler] = field(default=None)  # type: ignore[assignment]
@@ -154,6 +174,8 @@ class FlowTable:
         self._ended: OrderedDict[int, Flow] = OrderedDict()
         self._last: Flow | None = None
         self._next_id = 0
+        self._checksums: dict[bytes, list[int]] = {}  # source address -> [right, wrong] TCP checksums
+        self.unmatched_checksum_drops = 0  # segments not used for a wrong checksum that matched no flow
 
     @property
     def open_flows(self) -> int:
@@ -169,6 +191,15 @@ class FlowTable:
         out: list[FlowEvent] = []
         flags = seg.flags
         hit = self._keys.get((seg.src, seg.sport, seg.dst, seg.dport))
+        if seg.checksum and self._checksum_drop(seg):
+            if hit is None:
+                self.unmatched_checksum_drops += 1
+            else:
+                flow, d = hit
+                if flow.checksum_drop_first_frame is None:
+                    flow.checksum_drop_first_frame = seg.frame
+                flow.checksum_drops[d] += 1
+            return out
         if hit is None:
             flow = self._start(seg, out)
             d = 0
@@ -202,6 +233,12 @@ class FlowTable:
             return out
 
         streams = flow.streams
+        if flags & _RST and not self._reset_taken(streams[d], seg.seq):
+            # (the receiver drops the whole segment: its ACK and data too)
+            flow.resets_ignored += 1
+            if flow.reset_ignored_first_frame is None:
+                flow.reset_ignored_first_frame = frame
+            return out
         if flags & _ACK:
             peer = streams[1 - d]
             ns = peer._next_seq
@@ -231,7 +268,37 @@ class FlowTable:
         self._last = None
         return out
 
+    def checksum_report(self) -> tuple[list[tuple[bytes, int]], int]:
+        """(hosts whose checksums were wrong in every segment, with their segment counts, in order of
+        appearance; segments not used for a wrong checksum that matched no flow): see checksum_notes."""
+        offloaded = [(src, wrong) for src, (right, wrong) in self._checksums.items() if wrong and not right]
+        return offloaded, self.unmatched_checksum_drops
+
     # ------------------------------------------------------------- internals
+
+    def _checksum_drop(self, seg: TcpSegment) -> bool:
+        """Count the segment's checked checksum for its sender; True if it is wrong and the sender's checksums
+        are known to be computed before the capture point (the segment was corrupted: the receiver drops it)."""
+        counts = self._checksums.get(seg.src)
+        if counts is None:
+            if len(self._checksums) >= MAX_CHECKSUM_HOSTS:
+                return False
+            counts = self._checksums[seg.src] = [0, 0]
+        right, wrong = counts
+        if seg.checksum == CHECKSUM_GOOD:
+            counts[0] = right + 1
+            return False
+        counts[1] = wrong + 1
+        return right >= CHECKSUM_TRUST and right >= 4 * wrong
+
+    @staticmethod
+    def _reset_taken(stream: StreamReassembler, seq: int) -> bool:
+        """Would the receiver take an RST with sequence number `seq` (RFC 5961)? Yes when nothing of the
+        direction is known yet, or `seq` is at or up to RST_WINDOW after the next expected sequence number."""
+        next_seq = stream.next_seq
+        if next_seq is None:
+            return True
+        return ((seq - next_seq) & MASK) <= RST_WINDOW
 
     def _start(self, seg: TcpSegment, out: list[FlowEvent]) -> Flow:
         fid = self._next_id

@@ -8,7 +8,7 @@
 //! length can clip `end` below `off`). Where Python calls its UDP hook (a datagram that is not GTP-U),
 //! a UDP packet is returned instead; UDP at tunnel depth 2 is dropped unseen, as in Python.
 
-use crate::segment::{Address, Packet, TcpSegment, UdpDatagram};
+use crate::segment::{Address, Packet, TcpSegment, UdpDatagram, CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED};
 
 const NO_LIMIT: i64 = 1 << 62; // "no enclosing layer bounds this packet"
 const ETH_IPV4: u32 = 0x0800;
@@ -67,6 +67,7 @@ pub(crate) struct Decoded {
     lo: usize,
     hi: usize,
     missing: u64,
+    checksum: u8,
 }
 
 impl Decoded {
@@ -96,6 +97,7 @@ impl Decoded {
                 window: self.window,
                 payload,
                 missing: self.missing,
+                checksum: self.checksum,
             })
         }
     }
@@ -167,8 +169,46 @@ fn v6(d: &[u8], p: i64) -> Address {
 
 // ------------------------------------------------------------------------------------------- TCP
 
-/// TCP header at `off`; `end` = captured end, `ip_end` = declared end (>= end).
-fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address) -> Option<Decoded> {
+/// A TCP segment in a 1500-byte IPv4 packet: longer ones are GRO/TSO merges (Python's constant).
+const MAX_CHECKED_TCP_LENGTH: u64 = 1480;
+
+/// CHECKSUM_GOOD or CHECKSUM_BAD for the TCP segment at `d[off..ip_end]` (whole in the capture: `end` is
+/// `ip_end`) between `src` and `dst`; CHECKSUM_UNVERIFIED when it cannot be checked (cut by the snap length,
+/// a checksum field of zero: never computed; a wrong one on a segment longer than MAX_CHECKED_TCP_LENGTH). A
+/// correct checksum makes the ones' complement sum of the
+/// 16-bit words 0xFFFF, i.e. the plain sum 0 modulo 0xFFFF (as Python computes it, on one big number).
+fn tcp_checksum(d: &[u8], off: i64, end: i64, ip_end: i64, src: &Address, dst: &Address) -> u8 {
+    if end < ip_end || ip_end - off < 20 || be16(d, off + 16) == 0 {
+        return CHECKSUM_UNVERIFIED;
+    }
+    let segment = &d[off as usize..ip_end as usize];
+    let length = segment.len() as u64;
+    let mut sum: u64 = 0;
+    for pair in src.bytes().chunks_exact(2).chain(dst.bytes().chunks_exact(2)) {
+        sum += (pair[0] as u64) << 8 | pair[1] as u64;
+    }
+    sum += 6 + (length & 0xFFFF) + (length >> 16); // protocol; the length (16 bits for IPv4, 32 for IPv6)
+    let mut words = segment.chunks_exact(2);
+    for pair in &mut words {
+        sum += (pair[0] as u64) << 8 | pair[1] as u64;
+    }
+    if let [last] = words.remainder() {
+        sum += (*last as u64) << 8; // an odd length is padded with a zero byte
+    }
+    if sum.is_multiple_of(0xFFFF) {
+        CHECKSUM_GOOD
+    } else if length <= MAX_CHECKED_TCP_LENGTH {
+        CHECKSUM_BAD
+    } else {
+        // Longer than one Ethernet frame can carry: merged by the receiving host (GRO/LRO) or not yet split
+        // by the sending NIC (TSO), so the checksum field is not the one the wire carried.
+        CHECKSUM_UNVERIFIED
+    }
+}
+
+/// TCP header at `off`; `end` = captured end, `ip_end` = declared end (>= end). `verifiable`: false when the
+/// IP header leaves the checksum's pseudo-header unknown (IPv6 extension headers, a TSO length).
+fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address, verifiable: bool) -> Option<Decoded> {
     if end - off < 20 {
         return None;
     }
@@ -186,6 +226,7 @@ fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address) ->
     } else {
         (end, end, ip_end - p) // options (or everything after them) cut by the snap length
     };
+    let checksum = if verifiable { tcp_checksum(d, off, end, ip_end, &src, &dst) } else { CHECKSUM_UNVERIFIED };
     Some(Decoded {
         udp: false,
         src,
@@ -199,6 +240,7 @@ fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address) ->
         lo: lo as usize,
         hi: hi as usize,
         missing: missing as u64,
+        checksum,
     })
 }
 
@@ -288,6 +330,7 @@ fn udp(d: &[u8], off: i64, end: i64, mut lim: i64, depth: u32, src: Address, dst
             lo: lo as usize,
             hi: hi as usize,
             missing: 0,
+            checksum: CHECKSUM_UNVERIFIED,
         });
     }
     if ulen >= 8 && off + ulen < lim {
@@ -330,7 +373,7 @@ fn ipv4(d: &[u8], off: i64, mut end: i64, lim: i64, depth: u32) -> Option<Decode
         ip_end = end;
     }
     match proto {
-        6 => tcp(d, off + ihl, end, ip_end, v4(d, off + 12), v4(d, off + 16)),
+        6 => tcp(d, off + ihl, end, ip_end, v4(d, off + 12), v4(d, off + 16), total != 0),
         17 => udp(d, off + ihl, end, ip_end, depth, v4(d, off + 12), v4(d, off + 16)),
         _ => None,
     }
@@ -361,7 +404,8 @@ fn ipv6(d: &[u8], off: i64, mut end: i64, lim: i64, depth: u32) -> Option<Decode
     }
     for _ in 0..MAX_EXT_HEADERS {
         if nxt == 6 {
-            return tcp(d, p, end, ip_end, v6(d, off + 8), v6(d, off + 24));
+            // (after extension headers, the pseudo-header's destination may be a routing header's)
+            return tcp(d, p, end, ip_end, v6(d, off + 8), v6(d, off + 24), plen != 0 && p == off + 40);
         }
         if nxt == 17 {
             return udp(d, p, end, ip_end, depth, v6(d, off + 8), v6(d, off + 24));

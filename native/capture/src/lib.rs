@@ -28,6 +28,8 @@ pub use events::{recycle_events, EndReason, FlowEvent, FlowSummary, StreamSummar
 pub use layers::{decode_packet, is_supported_link_type};
 pub use parser::{CaptureError, CaptureParser, MAX_BLOCK, MAX_PACKET};
 pub use reassembly::{StreamReassembler, DEFAULT_HISTORY, DEFAULT_MAX_BUFFER, DEFAULT_MAX_PIECES};
-pub use segment::{Address, Packet, TcpSegment, UdpDatagram, ACK, FIN, PSH, RST, SYN};
+pub use segment::{
+    Address, Packet, TcpSegment, UdpDatagram, ACK, CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED, FIN, PSH, RST, SYN,
+};
 pub use table::{Flow, FlowTable, DEFAULT_MAX_ENDED, DEFAULT_MAX_FLOWS};
 pub use timestamp::div_round;

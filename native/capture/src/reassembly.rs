@@ -261,6 +261,9 @@ impl StreamReassembler {
         }
         if flags & FIN != 0 {
             match self.fin_offset {
+                None if end < self.next => {
+                    dup = true; // a FIN behind delivered bytes is an old copy (or a flipped bit): not the end
+                }
                 None => {
                     self.fin_offset = Some(end);
                     if end > self.high {

@@ -8,6 +8,12 @@ pub const RST: u8 = 0x04;
 pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
 
+/// `TcpSegment::checksum`: whether the TCP checksum could be checked, and how it came out (Python's
+/// `CHECKSUM_*`).
+pub const CHECKSUM_UNVERIFIED: u8 = 0;
+pub const CHECKSUM_GOOD: u8 = 1;
+pub const CHECKSUM_BAD: u8 = 2;
+
 /// A packed IPv4 or IPv6 address (Python: 4 or 16 `bytes`; the two never compare equal).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub enum Address {
@@ -44,6 +50,8 @@ pub struct TcpSegment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the snap length cut off (after `payload`); never data.
     pub missing: u64,
+    /// `CHECKSUM_*`: the TCP checksum over pseudo-header, header and payload.
+    pub checksum: u8,
 }
 
 /// A UDP datagram that is not GTP-U (what Python passes to its UDP hook).

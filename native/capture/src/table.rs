@@ -13,10 +13,16 @@ use std::hash::{Hash, Hasher};
 use crate::events::{EndReason, FlowEvent, FlowSummary};
 use crate::fxhash::SeededState;
 use crate::reassembly::{StreamReassembler, DEFAULT_HISTORY, DEFAULT_MAX_BUFFER, DEFAULT_MAX_PIECES, HALF, MASK};
-use crate::segment::{Address, TcpSegment, ACK, FIN, RST, SYN};
+use crate::segment::{Address, TcpSegment, ACK, CHECKSUM_GOOD, FIN, RST, SYN};
 
 pub const DEFAULT_MAX_ENDED: usize = 4096;
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+/// How far past the expected sequence number an RST is still taken (unseen data before it).
+pub const RST_WINDOW: i64 = 1 << 20;
+/// Right checksums from a host before its wrong ones mean corruption, not offload.
+pub const CHECKSUM_TRUST: u64 = 8;
+/// Hosts whose checksums are tracked (hostile captures: more are not checked).
+pub const MAX_CHECKSUM_HOSTS: usize = 65536;
 
 /// One TCP connection as seen in the capture, with its counters. Per-direction arrays are indexed by
 /// direction (0 = sender of the first packet). `bytes` counts TCP payload bytes as sent (retransmissions
@@ -35,6 +41,12 @@ pub struct Flow {
     pub zero_window_first_frame: Option<u64>,
     /// Packets seen after the flow ended (final ACK etc.).
     pub late_packets: u64,
+    /// Segments not used: a wrong checksum (see `FlowTable::add`).
+    pub checksum_drops: [u64; 2],
+    pub checksum_drop_first_frame: Option<u64>,
+    /// RSTs outside what the receiver expects (RFC 5961), not taken as the end.
+    pub resets_ignored: u64,
+    pub reset_ignored_first_frame: Option<u64>,
     pub ended: bool,
     pub end_reason: Option<EndReason>,
     pub streams: [StreamReassembler; 2],
@@ -62,10 +74,23 @@ impl Flow {
             zero_windows: self.zero_windows,
             zero_window_first_frame: self.zero_window_first_frame,
             late_packets: self.late_packets,
+            checksum_drops: self.checksum_drops,
+            checksum_drop_first_frame: self.checksum_drop_first_frame,
+            resets_ignored: self.resets_ignored,
+            reset_ignored_first_frame: self.reset_ignored_first_frame,
             ended: self.ended,
             end_reason: self.end_reason,
             streams: [self.streams[0].summary(), self.streams[1].summary()],
         }
+    }
+}
+
+/// Would the receiver take an RST with sequence number `seq` (RFC 5961)? Yes when nothing of the direction is
+/// known yet, or `seq` is at or up to RST_WINDOW after the next expected sequence number.
+fn reset_taken(stream: &StreamReassembler, seq: u32) -> bool {
+    match stream.next_seq() {
+        None => true,
+        Some(next) => ((seq as i64 - next as i64) & MASK) <= RST_WINDOW,
     }
 }
 
@@ -149,6 +174,10 @@ pub struct FlowTable {
     next_id: u64,
     detached: Vec<u32>,
     forgotten: Option<Vec<FlowSummary>>,
+    /// Per source address: [right, wrong] TCP checksums, in order of appearance (`checksum_index` finds them).
+    checksums: Vec<(Address, [u64; 2])>,
+    checksum_index: HashMap<Address, usize, SeededState>,
+    unmatched_checksum_drops: u64,
 }
 
 impl Default for FlowTable {
@@ -167,6 +196,9 @@ impl FlowTable {
     pub fn with_limits(max_flows: usize, max_ended: Option<usize>, max_buffer: u64, max_pieces: usize, history: u64) -> Self {
         let state = SeededState::new();
         FlowTable {
+            checksums: Vec::new(),
+            checksum_index: HashMap::with_hasher(state.clone()),
+            unmatched_checksum_drops: 0,
             max_flows,
             // Ended flows are remembered only to absorb their trailing ACKs and FINs.
             max_ended: max_ended.unwrap_or(max_flows.min(DEFAULT_MAX_ENDED)),
@@ -220,10 +252,55 @@ impl FlowTable {
 
     // ------------------------------------------------------------------ add
 
+    /// (hosts whose checksums were wrong in every segment, with their segment counts, in order of
+    /// appearance; segments not used for a wrong checksum that matched no flow): Python's `checksum_report`.
+    pub fn checksum_report(&self) -> (Vec<(Address, u64)>, u64) {
+        let offloaded =
+            self.checksums.iter().filter(|(_, [right, wrong])| *wrong > 0 && *right == 0).map(|(a, [_, w])| (*a, *w));
+        (offloaded.collect(), self.unmatched_checksum_drops)
+    }
+
+    /// Count the segment's checked checksum for its sender; true if it is wrong and the sender's checksums
+    /// are known to be computed before the capture point (the segment was corrupted: the receiver drops it).
+    fn checksum_drop(&mut self, seg: &TcpSegment<'_>) -> bool {
+        let at = match self.checksum_index.get(&seg.src) {
+            Some(&at) => at,
+            None => {
+                if self.checksums.len() >= MAX_CHECKSUM_HOSTS {
+                    return false;
+                }
+                self.checksums.push((seg.src, [0, 0]));
+                self.checksum_index.insert(seg.src, self.checksums.len() - 1);
+                self.checksums.len() - 1
+            }
+        };
+        let counts = &mut self.checksums[at].1;
+        let [right, wrong] = *counts;
+        if seg.checksum == CHECKSUM_GOOD {
+            counts[0] = right + 1;
+            return false;
+        }
+        counts[1] = wrong + 1;
+        right >= CHECKSUM_TRUST && right >= 4 * wrong
+    }
+
     /// The events caused by one segment, appended to `out`.
     pub fn add<'a>(&mut self, seg: &TcpSegment<'a>, out: &mut Vec<FlowEvent<'a>>) {
         let flags = seg.flags;
         let key = Key::new(&seg.src, seg.sport, &seg.dst, seg.dport);
+        if seg.checksum != 0 && self.checksum_drop(seg) {
+            match self.keys.get(&key) {
+                None => self.unmatched_checksum_drops += 1,
+                Some(&(slot, d)) => {
+                    let flow = self.flow_mut(slot);
+                    if flow.checksum_drop_first_frame.is_none() {
+                        flow.checksum_drop_first_frame = Some(seg.frame);
+                    }
+                    flow.checksum_drops[d as usize] += 1;
+                }
+            }
+            return;
+        }
         let (slot, d) = match self.keys.get(&key) {
             None => (self.start(seg, out), 0usize),
             Some(&(slot, d)) => {
@@ -267,6 +344,12 @@ impl FlowTable {
         }
         if flow.ended {
             flow.late_packets += 1;
+        } else if flags & RST != 0 && !reset_taken(&flow.streams[d], seg.seq) {
+            // (the receiver drops the whole segment: its ACK and data too)
+            flow.resets_ignored += 1;
+            if flow.reset_ignored_first_frame.is_none() {
+                flow.reset_ignored_first_frame = Some(frame);
+            }
         } else {
             let [s0, s1] = &mut flow.streams;
             let (mine, peer) = if d == 0 { (s0, s1) } else { (s1, s0) };
@@ -358,6 +441,10 @@ impl FlowTable {
             zero_windows: 0,
             zero_window_first_frame: None,
             late_packets: 0,
+            checksum_drops: [0, 0],
+            checksum_drop_first_frame: None,
+            resets_ignored: 0,
+            reset_ignored_first_frame: None,
             ended: false,
             end_reason: None,
             streams: [stream(0), stream(1)],

@@ -440,3 +440,41 @@ fn openbsd_loop_is_big_endian() {
 fn fcs_bits_in_the_link_type() {
     assert_eq!(tcp_of(0x1400_0001, &tcp_eth(b"fcs")), b"fcs");
 }
+
+// ------------------------------------------------------------------------------------------ TCP checksums
+
+fn checksum_of(frame: &[u8]) -> u8 {
+    match rtmp_inspect_capture::decode_packet(1, frame, 1, 5.0) {
+        Some(rtmp_inspect_capture::Packet::Tcp(seg)) => seg.checksum,
+        other => panic!("not a TCP segment: {other:?}"),
+    }
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn checksums_are_checked_as_scapy_computed_them() {
+    use rtmp_inspect_capture::{CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED};
+    // scapy: Ether()/IP(src="10.0.0.1", dst="10.0.0.2")/TCP(sport=1935, dport=50000, seq=7, ack=9,
+    // flags="PA")/Raw(b"odd"), and the same over IPv6 (2001:db8::1 -> ::2) with b"even"
+    let v4 = unhex("02fc0000000502fc0000000108004500002b00010000400666ca0a0000010a000002078fc350000000070000000950182000dd7200006f6464");
+    let v6 = unhex(concat!("ffffffffffff02fc0000000186dd600000000018064020010db800000000000000000000000120010db80000000000",
+                           "00000000000002078fc3500000000700000009501820009e7f00006576656e"));
+    for frame in [&v4, &v6] {
+        assert_eq!(checksum_of(frame), CHECKSUM_GOOD);
+        let mut flipped = frame.clone();
+        *flipped.last_mut().unwrap() ^= 0x10;
+        assert_eq!(checksum_of(&flipped), CHECKSUM_BAD);
+        let mut zero = frame.clone();
+        let at = frame.len() - frame.len().min(if frame == &v4 { 3 } else { 4 }) - 4; // the checksum field
+        zero[at] = 0;
+        zero[at + 1] = 0;
+        assert_eq!(checksum_of(&zero), CHECKSUM_UNVERIFIED);
+    }
+    // a flipped address bit is in the pseudo-header
+    let mut address = v4.clone();
+    address[14 + 19] ^= 1;
+    assert_eq!(checksum_of(&address), CHECKSUM_BAD);
+}

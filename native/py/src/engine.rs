@@ -76,6 +76,11 @@ fn summary_tuple<'py>(py: Python<'py>, s: &FlowSummary) -> PyResult<Bound<'py, P
             s.zero_window_first_frame.into_pyobject(py)?.into_any(),
             s.fin_seen(0).into_pyobject(py)?.to_owned().into_any(),
             s.fin_seen(1).into_pyobject(py)?.to_owned().into_any(),
+            s.checksum_drops[0].into_pyobject(py)?.into_any(),
+            s.checksum_drops[1].into_pyobject(py)?.into_any(),
+            s.checksum_drop_first_frame.into_pyobject(py)?.into_any(),
+            s.resets_ignored.into_pyobject(py)?.into_any(),
+            s.reset_ignored_first_frame.into_pyobject(py)?.into_any(),
         ],
     )
 }
@@ -286,6 +291,13 @@ impl Engine {
     #[getter]
     fn link_types(&self) -> Vec<u32> {
         self.parser.link_types().to_vec()
+    }
+
+    /// (hosts whose TCP checksums were wrong in every segment as (address, segments), segments not used for a
+    /// wrong checksum that matched no flow): Python's `FlowTable.checksum_report`.
+    fn checksum_report<'py>(&self, py: Python<'py>) -> (Vec<(Py<PyBytes>, u64)>, u64) {
+        let (hosts, unmatched) = self.flows.table.checksum_report();
+        (hosts.iter().map(|(a, n)| (address(py, a), *n)).collect(), unmatched)
     }
 
     #[getter]

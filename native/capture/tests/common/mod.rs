@@ -599,6 +599,7 @@ pub struct OwnedSeg {
     pub window: u16,
     pub payload: Vec<u8>,
     pub missing: u64,
+    pub checksum: u8,
 }
 
 impl OwnedSeg {
@@ -616,6 +617,7 @@ impl OwnedSeg {
             window: self.window,
             payload: &self.payload,
             missing: self.missing,
+            checksum: self.checksum,
         }
     }
 
@@ -671,6 +673,7 @@ impl Cap {
             window,
             payload: data.to_vec(),
             missing: 0,
+            checksum: 0,
         }
     }
 

@@ -1,0 +1,183 @@
+"""Reassembly that takes what the receiver took (flows/table.py, flows/reassembly.py and their twins in
+native/capture): TCP checksums, RSTs and FINs a receiving stack would not accept.
+
+Each rule is tried on a real capture (samples/publish_play.pcap: ffmpeg publishing to nginx-rtmp and a
+player) whose checksums scapy recomputes, so that every host's checksums are known good, with one crafted
+impairment added; both cores must say the same, and what the receiver read must come out as if the impairment
+had not been there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scapy.all import IP, TCP, Ether, IPv6, Raw, rdpcap, wrpcap
+
+from rtmp_inspect.capture.layers import decode_packet
+from rtmp_inspect.capture.segment import CHECKSUM_BAD, CHECKSUM_GOOD, CHECKSUM_UNVERIFIED
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "publish_play.pcap"
+
+
+def _run(path: Path, *args: str, pure: bool = False) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if pure:
+        env["RTMP_INSPECT_PURE"] = "1"
+    else:
+        env.pop("RTMP_INSPECT_PURE", None)
+    return subprocess.run([sys.executable, "-m", "rtmp_inspect", str(path), *args], capture_output=True, env=env,
+                          timeout=300)
+
+
+def analyse(path: Path) -> dict:
+    """The JSON document, the same from both cores."""
+    native, pure = _run(path, "--format", "json"), _run(path, "--format", "json", pure=True)
+    assert native.returncode == 0, native.stderr
+    assert native.stdout == pure.stdout, "the two cores disagree"
+    return json.loads(native.stdout)
+
+
+def messages(doc: dict) -> list[list[tuple]]:
+    """What each flow decoded, without frame numbers and times (an added packet shifts them)."""
+    return [[(m["dir"], m["type_id"], m["length"], m["timestamp"], json.dumps(m.get("args")), m.get("summary"))
+             for m in flow["messages"]] for flow in doc["flows"]]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> tuple[list, Path, dict]:
+    """publish_play.pcap with every checksum right, and its analysis."""
+    packets = rdpcap(str(SAMPLE))
+    for packet in packets:
+        if TCP in packet:
+            del packet[TCP].chksum
+    packets = [Ether(bytes(p)) for p in packets]  # (rebuilt: the checksums computed now)
+    path = tmp_path_factory.mktemp("clean") / "clean.pcap"
+    wrpcap(str(path), packets)
+    return packets, path, analyse(path)
+
+
+def _data_segments(packets: list, sport: int | None = None) -> list[int]:
+    return [i for i, p in enumerate(packets) if TCP in p and len(p[TCP].payload) > 100
+            and (sport is None or p[TCP].sport == sport)]
+
+
+def _write(tmp_path: Path, packets: list) -> Path:
+    path = tmp_path / "impaired.pcap"
+    wrpcap(str(path), packets)
+    return path
+
+
+def test_checksums_are_checked_as_scapy_computes_them():
+    for ip in (IP(src="10.0.0.1", dst="10.0.0.2"), IPv6(src="2001:db8::1", dst="2001:db8::2")):
+        for payload in (b"", b"odd", b"even", bytes(range(256)) * 5):
+            frame = bytes(Ether() / ip / TCP(sport=1935, dport=50000, seq=7, ack=9, flags="PA") / Raw(payload))
+            assert decode_packet(1, frame).checksum == CHECKSUM_GOOD
+            flipped = bytearray(frame)
+            flipped[-1 if payload else 14 + len(bytes(ip)) - 1] ^= 0x10  # the payload, or the pseudo-header's address
+            assert decode_packet(1, bytes(flipped)).checksum == CHECKSUM_BAD
+    zero = Ether() / IP() / TCP(chksum=0) / Raw(b"abc")
+    assert decode_packet(1, bytes(zero)).checksum == CHECKSUM_UNVERIFIED  # never computed (offload, synthetic)
+    frame = bytes(Ether() / IP() / TCP() / Raw(b"x" * 100))
+    assert decode_packet(1, frame[:-10]).checksum == CHECKSUM_UNVERIFIED  # cut by the snap length
+    merged = bytearray(bytes(Ether() / IP() / TCP() / Raw(b"y" * 2896)))
+    merged[60] ^= 1
+    assert decode_packet(1, bytes(merged)).checksum == CHECKSUM_UNVERIFIED  # a GRO merge's stale checksum
+
+
+def test_a_corrupted_copy_is_not_used_when_the_good_copy_follows(clean, tmp_path):
+    """A bit flipped in a data segment on the path (checksum now wrong), then the sender's retransmission.
+    Before: the first copy won, the rest of the direction decoded on corrupted bytes, and the good copy was a
+    `tcp.retransmission-differs` warning."""
+    packets, _, want = clean
+    at = _data_segments(packets)[20]
+    corrupted = bytearray(bytes(packets[at]))
+    corrupted[-50] ^= 0x04
+    doc = analyse(_write(tmp_path, packets[:at] + [Ether(bytes(corrupted))] + packets[at:]))
+    assert messages(doc) == messages(want)
+    codes = [w["code"] for flow in doc["flows"] for w in flow["warnings"]]
+    assert "tcp.retransmission-differs" not in codes
+    [finding] = [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.checksum-bad"]
+    assert finding["severity"] == "info" and finding["frame"] == at + 1
+    assert finding["message"].startswith("1 TCP segment(s) with a wrong checksum were not used (1 from the")
+
+
+def test_a_corrupted_port_makes_no_phantom_flow(clean, tmp_path):
+    packets, _, want = clean
+    at = _data_segments(packets)[30]
+    corrupted = bytearray(bytes(packets[at]))
+    corrupted[14 + 20 + 1] ^= 0x08  # the low byte of the source port
+    doc = analyse(_write(tmp_path, packets[:at + 1] + [Ether(bytes(corrupted))] + packets[at + 1:]))
+    assert len(doc["flows"]) == len(want["flows"]) and messages(doc) == messages(want)
+    assert "1 TCP segment(s) with a wrong checksum matched no flow and were not used (corrupted on the path)" \
+        in doc["capture"]["warnings"]
+
+
+def test_a_flipped_rst_bit_on_a_retransmission_does_not_end_the_flow(clean, tmp_path):
+    """An old segment sent again with its RST bit flipped on (and a checksum that matches, as when the flip
+    happened before the checksum was computed). Before: "connection ended (rst)" and nothing after it."""
+    packets, _, want = clean
+    at = _data_segments(packets)[40]
+    bogus = packets[at].copy()
+    bogus[TCP].flags = "RA"
+    del bogus[TCP].chksum
+    doc = analyse(_write(tmp_path, packets[:at + 5] + [Ether(bytes(bogus))] + packets[at + 5:]))
+    assert messages(doc) == messages(want)
+    assert [f["ended"] for f in doc["flows"]] == [f["ended"] for f in want["flows"]]
+    [finding] = [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.reset-ignored"]
+    assert finding["frame"] == at + 6 and finding["severity"] == "info"
+
+
+def test_a_reset_the_receiver_takes_still_ends_the_flow(clean, tmp_path):
+    """An RST at the next sequence number after the last data of flow 0 (which ended with FINs): it ends there,
+    as the sample's own RST ends its last flow."""
+    packets, _, want = clean
+    assert [f["ended"] for f in want["flows"]] == ["fin", "fin", "rst"]
+    port = int(want["flows"][0]["client"].rsplit(":", 1)[1])
+    last = max(_data_segments(packets, port))
+    reset = packets[last].copy()
+    reset[TCP].seq = reset[TCP].seq + len(reset[TCP].payload)
+    reset[TCP].flags = "R"
+    reset[TCP].remove_payload()
+    del reset[TCP].chksum
+    del reset[IP].len
+    doc = analyse(_write(tmp_path, packets[:last + 1] + [Ether(bytes(reset))] + packets[last + 1:]))
+    assert [f["ended"] for f in doc["flows"]] == ["rst", "fin", "rst"]
+    assert not [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.reset-ignored"]
+
+
+def test_a_fin_on_an_old_copy_is_not_the_end(clean, tmp_path):
+    packets, _, want = clean
+    at = _data_segments(packets)[40]
+    stale = packets[at].copy()
+    stale[TCP].flags = "FA"
+    del stale[TCP].chksum
+    doc = analyse(_write(tmp_path, packets[:at + 5] + [Ether(bytes(stale))] + packets[at + 5:]))
+    assert messages(doc) == messages(want)
+    assert [f["ended"] for f in doc["flows"]] == [f["ended"] for f in want["flows"]]
+
+
+def test_checksums_wrong_throughout_are_offload_and_said_once(tmp_path):
+    """samples/connect_rejected.pcap as captured on loopback: every checksum is the partial one the kernel
+    leaves to the (virtual) NIC. Nothing is dropped; the capture's notes say why checksums were not checked."""
+    path = ROOT / "samples" / "connect_rejected.pcap"
+    doc = analyse(path)
+    notes = [n for n in doc["capture"]["warnings"] if "checksum" in n]
+    assert notes == ["TCP checksums from 1 host(s) were wrong in every segment (25 segments; e.g. from 127.0.0.1): "
+                     "computed after the capture point (checksum offload), so not checked"]
+    assert not [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.checksum-bad"]
+
+
+def test_a_host_with_few_right_checksums_is_not_trusted(clean, tmp_path):
+    """Loopback captures carry a few right checksums (kernel-made segments) among the partial ones: a wrong one
+    there is not corruption, so nothing is dropped and the output is what it was."""
+    packets = rdpcap(str(SAMPLE))
+    doc = analyse(SAMPLE)
+    assert not [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.checksum-bad"]
+    assert sum(len(f["messages"]) for f in doc["flows"]) == sum(len(f) for f in messages(clean[2]))
+    assert len(packets) > 1000
