@@ -145,7 +145,7 @@ def test_a_reset_the_receiver_takes_still_ends_the_flow(clean, tmp_path):
     reset[TCP].flags = "R"
     reset[TCP].remove_payload()
     del reset[TCP].chksum
-    del reset[IP].len
+    del reset[IP].len, reset[IP].chksum
     doc = analyse(_write(tmp_path, packets[:last + 1] + [Ether(bytes(reset))] + packets[last + 1:]))
     assert [f["ended"] for f in doc["flows"]] == ["rst", "fin", "rst"]
     assert not [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.reset-ignored"]
@@ -181,3 +181,21 @@ def test_a_host_with_few_right_checksums_is_not_trusted(clean, tmp_path):
     assert not [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.checksum-bad"]
     assert sum(len(f["messages"]) for f in doc["flows"]) == sum(len(f) for f in messages(clean[2]))
     assert len(packets) > 1000
+
+
+def test_a_corrupted_ip_header_is_not_used(clean, tmp_path):
+    """A flipped bit in the IPv4 total length (the packet now claims bytes it does not have, as if the snap
+    length had cut them) and one in the source address (a host never seen): the header checksum, judged over
+    the whole capture, says both are corrupt. Before: a gap "missing from the capture", and a phantom host."""
+    packets, _, want = clean
+    at = _data_segments(packets)[25]
+    longer, elsewhere = bytearray(bytes(packets[at])), bytearray(bytes(packets[at + 1]))
+    longer[14 + 3] ^= 0x01  # the low byte of the total length: one byte more than the frame has
+    elsewhere[14 + 13] ^= 0x02  # the source address's second byte
+    doc = analyse(_write(tmp_path, packets[:at] + [Ether(bytes(longer))] + packets[at:at + 1]
+                         + [Ether(bytes(elsewhere))] + packets[at + 1:]))
+    assert messages(doc) == messages(want)
+    codes = [w["code"] for flow in doc["flows"] for w in flow["warnings"]]
+    assert "tcp.gap" not in codes and codes.count("tcp.checksum-bad") == 1
+    assert "1 TCP segment(s) with a wrong checksum matched no flow and were not used (corrupted on the path)" \
+        in doc["capture"]["warnings"]

@@ -93,8 +93,16 @@ def tcp_checksum(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: 
     return CHECKSUM_BAD if length <= MAX_CHECKED_TCP_LENGTH else CHECKSUM_UNVERIFIED
 
 
+def ipv4_header_checksum(data: bytes, off: int, ihl: int) -> int:
+    """CHECKSUM_GOOD or CHECKSUM_BAD for the IPv4 header at `off` (`ihl` bytes, all captured); UNVERIFIED for a
+    checksum field of zero (never computed)."""
+    if data[off + 10] == 0 and data[off + 11] == 0:
+        return CHECKSUM_UNVERIFIED
+    return CHECKSUM_GOOD if int.from_bytes(data[off:off + ihl], "big") % 0xFFFF == 0 else CHECKSUM_BAD
+
+
 def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, frame: int,
-         time: float, verifiable: bool = True) -> Packet | None:
+         time: float, verifiable: bool = True, ip_checksum: int = CHECKSUM_UNVERIFIED) -> Packet | None:
     """TCP header at ``off``; ``end`` = captured end, ``ip_end`` = declared end (>= end). `verifiable`: False
     when the IP header leaves the checksum's pseudo-header unknown (IPv6 extension headers, a TSO length)."""
     if end - off < 20:
@@ -114,7 +122,7 @@ def _tcp(data: bytes, off: int, end: int, ip_end: int, src: bytes, dst: bytes, f
         missing = ip_end - p
     checksum = tcp_checksum(data, off, end, ip_end, src, dst) if verifiable else CHECKSUM_UNVERIFIED
     return TcpSegment(frame, time, src, sport, dst, dport, seq, ack, offflags & 0xFF, window, payload, missing,
-                      checksum)
+                      checksum, ip_checksum)
 
 
 # --------------------------------------------------------------------------- UDP / GTP-U
@@ -203,7 +211,7 @@ def _ipv4(data: bytes, off: int, end: int, frame: int, time: float, lim: int = _
         ip_end = end
     if proto == 6:
         return _tcp(data, off + ihl, end, ip_end, data[off + 12 : off + 16], data[off + 16 : off + 20], frame, time,
-                    total != 0)
+                    total != 0, ipv4_header_checksum(data, off, ihl))
     if proto == 17:
         return _udp(
             data, off + ihl, end, ip_end, frame, time, depth, data[off + 12 : off + 16], data[off + 16 : off + 20]
@@ -343,6 +351,7 @@ def _ethernet(data: bytes, start: int, end: int, frame: int, time: float) -> Pac
                         data[p:end],
                         ip_end - end,
                         checksum,
+                        ipv4_header_checksum(data, off, 20),
                     )
         return _ipv4(data, off, end, frame, time)
     return _ethertype(etype, data, start + 14, end, frame, time)

@@ -36,6 +36,7 @@ class TcpSegment:
     payload: bytes  # the TCP payload bytes present in the capture
     missing: int = 0  # payload bytes the snap length cut off (after `payload`); never data
     checksum: int = CHECKSUM_UNVERIFIED  # CHECKSUM_*: the TCP checksum over pseudo-header, header and payload
+    ip_checksum: int = CHECKSUM_UNVERIFIED  # CHECKSUM_*: the IPv4 header checksum (IPv6 has none)
 
 
 @dataclass(slots=True)
@@ -61,10 +62,14 @@ def format_endpoint(address: bytes, port: int) -> str:
     return f"[{ipaddress.IPv6Address(address)}]:{port}"
 
 
-def checksum_notes(offloaded: list[tuple[bytes, int]], unmatched_drops: int) -> list[str]:
-    """The capture's notes about TCP checksums: the hosts whose checksums were wrong in every segment (address,
-    segments), in order of appearance, and the segments not used for a wrong checksum that matched no flow."""
+def checksum_notes(offloaded: list[tuple[bytes, int]], unmatched_drops: int, ip_offloaded: int) -> list[str]:
+    """The capture's notes about checksums: the hosts whose TCP checksums were wrong in every segment (address,
+    segments), in order of appearance; the segments not used for a wrong checksum that matched no flow; the
+    packets whose IPv4 header checksums were wrong when none was ever right."""
     out: list[str] = []
+    if ip_offloaded:
+        out.append(f"IPv4 header checksums were wrong in every packet ({ip_offloaded}): computed after the capture "
+                   "point (checksum offload), so not checked")
     if offloaded:
         segments = sum(count for _, count in offloaded)
         example = format_endpoint(offloaded[0][0], 0).rsplit(":", 1)[0].strip("[]")

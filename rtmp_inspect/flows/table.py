@@ -33,7 +33,7 @@ Checksums, as the receiver's stack checks them: a segment whose TCP checksum
 is wrong is not used (no data, no flags, no ACK, no new flow) once its
 sending host has shown that its checksums are computed before the capture
 point (`CHECKSUM_TRUST` right ones, and at least four right for each wrong
-one). A host whose checksums are wrong throughout computes them after the
+one); IPv4 header checksums likewise, over the whole capture. A host whose checksums are wrong throughout computes them after the
 capture point (checksum offload): its segments are used, and the capture's
 notes say so once (`checksum_report`).
 """
@@ -175,6 +175,7 @@ class FlowTable:
         self._last: Flow | None = None
         self._next_id = 0
         self._checksums: dict[bytes, list[int]] = {}  # source address -> [right, wrong] TCP checksums
+        self._ip_checksums = [0, 0]  # [right, wrong] IPv4 header checksums, over the whole capture
         self.unmatched_checksum_drops = 0  # segments not used for a wrong checksum that matched no flow
 
     @property
@@ -191,7 +192,7 @@ class FlowTable:
         out: list[FlowEvent] = []
         flags = seg.flags
         hit = self._keys.get((seg.src, seg.sport, seg.dst, seg.dport))
-        if seg.checksum and self._checksum_drop(seg):
+        if (seg.checksum or seg.ip_checksum) and self._checksum_drop(seg):
             if hit is None:
                 self.unmatched_checksum_drops += 1
             else:
@@ -268,17 +269,33 @@ class FlowTable:
         self._last = None
         return out
 
-    def checksum_report(self) -> tuple[list[tuple[bytes, int]], int]:
-        """(hosts whose checksums were wrong in every segment, with their segment counts, in order of
-        appearance; segments not used for a wrong checksum that matched no flow): see checksum_notes."""
-        offloaded = [(src, wrong) for src, (right, wrong) in self._checksums.items() if wrong and not right]
-        return offloaded, self.unmatched_checksum_drops
+    def checksum_report(self) -> tuple[list[tuple[bytes, int]], int, int]:
+        """(hosts whose TCP checksums were wrong in every segment, at least CHECKSUM_TRUST of them, with their
+        segment counts, in order of appearance; segments not used for a wrong checksum that matched no flow;
+        packets with a wrong IPv4 header checksum when none was right): see checksum_notes."""
+        offloaded = [(src, wrong) for src, (right, wrong) in self._checksums.items()
+                     if wrong >= CHECKSUM_TRUST and not right]
+        ip_right, ip_wrong = self._ip_checksums
+        ip_offloaded = ip_wrong if ip_wrong >= CHECKSUM_TRUST and not ip_right else 0
+        return offloaded, self.unmatched_checksum_drops, ip_offloaded
 
     # ------------------------------------------------------------- internals
 
     def _checksum_drop(self, seg: TcpSegment) -> bool:
-        """Count the segment's checked checksum for its sender; True if it is wrong and the sender's checksums
-        are known to be computed before the capture point (the segment was corrupted: the receiver drops it)."""
+        """Count the segment's checked checksums; True if one is wrong where checksums are known to be computed
+        before the capture point (the segment was corrupted: the receiver drops it). IPv4 header checksums are
+        judged over the whole capture (a corrupted header may carry any source address), TCP checksums per
+        sending host (offload is a property of a host's NIC)."""
+        ip = self._ip_checksums
+        if seg.ip_checksum == CHECKSUM_GOOD:
+            ip[0] += 1
+        elif seg.ip_checksum:
+            right, wrong = ip
+            ip[1] = wrong + 1
+            if right >= CHECKSUM_TRUST and right >= 4 * wrong:
+                return True
+        if not seg.checksum:
+            return False
         counts = self._checksums.get(seg.src)
         if counts is None:
             if len(self._checksums) >= MAX_CHECKSUM_HOSTS:

@@ -68,6 +68,7 @@ pub(crate) struct Decoded {
     hi: usize,
     missing: u64,
     checksum: u8,
+    ip_checksum: u8,
 }
 
 impl Decoded {
@@ -98,6 +99,7 @@ impl Decoded {
                 payload,
                 missing: self.missing,
                 checksum: self.checksum,
+                ip_checksum: self.ip_checksum,
             })
         }
     }
@@ -208,7 +210,23 @@ fn tcp_checksum(d: &[u8], off: i64, end: i64, ip_end: i64, src: &Address, dst: &
 
 /// TCP header at `off`; `end` = captured end, `ip_end` = declared end (>= end). `verifiable`: false when the
 /// IP header leaves the checksum's pseudo-header unknown (IPv6 extension headers, a TSO length).
-fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address, verifiable: bool) -> Option<Decoded> {
+/// CHECKSUM_GOOD or CHECKSUM_BAD for the IPv4 header at `off` (`ihl` bytes, all captured); UNVERIFIED for a
+/// checksum field of zero (never computed).
+fn ipv4_header_checksum(d: &[u8], off: i64, ihl: i64) -> u8 {
+    if be16(d, off + 10) == 0 {
+        return CHECKSUM_UNVERIFIED;
+    }
+    let header = &d[off as usize..(off + ihl) as usize];
+    let sum: u64 = header.chunks_exact(2).map(|pair| (pair[0] as u64) << 8 | pair[1] as u64).sum();
+    if sum.is_multiple_of(0xFFFF) {
+        CHECKSUM_GOOD
+    } else {
+        CHECKSUM_BAD
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the header's place, the IP layer's lengths, addresses and verdicts
+fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address, verifiable: bool, ip_checksum: u8) -> Option<Decoded> {
     if end - off < 20 {
         return None;
     }
@@ -241,6 +259,7 @@ fn tcp(d: &[u8], off: i64, end: i64, ip_end: i64, src: Address, dst: Address, ve
         hi: hi as usize,
         missing: missing as u64,
         checksum,
+        ip_checksum,
     })
 }
 
@@ -331,6 +350,7 @@ fn udp(d: &[u8], off: i64, end: i64, mut lim: i64, depth: u32, src: Address, dst
             hi: hi as usize,
             missing: 0,
             checksum: CHECKSUM_UNVERIFIED,
+            ip_checksum: CHECKSUM_UNVERIFIED,
         });
     }
     if ulen >= 8 && off + ulen < lim {
@@ -373,7 +393,7 @@ fn ipv4(d: &[u8], off: i64, mut end: i64, lim: i64, depth: u32) -> Option<Decode
         ip_end = end;
     }
     match proto {
-        6 => tcp(d, off + ihl, end, ip_end, v4(d, off + 12), v4(d, off + 16), total != 0),
+        6 => tcp(d, off + ihl, end, ip_end, v4(d, off + 12), v4(d, off + 16), total != 0, ipv4_header_checksum(d, off, ihl)),
         17 => udp(d, off + ihl, end, ip_end, depth, v4(d, off + 12), v4(d, off + 16)),
         _ => None,
     }
@@ -405,7 +425,7 @@ fn ipv6(d: &[u8], off: i64, mut end: i64, lim: i64, depth: u32) -> Option<Decode
     for _ in 0..MAX_EXT_HEADERS {
         if nxt == 6 {
             // (after extension headers, the pseudo-header's destination may be a routing header's)
-            return tcp(d, p, end, ip_end, v6(d, off + 8), v6(d, off + 24), plen != 0 && p == off + 40);
+            return tcp(d, p, end, ip_end, v6(d, off + 8), v6(d, off + 24), plen != 0 && p == off + 40, CHECKSUM_UNVERIFIED);
         }
         if nxt == 17 {
             return udp(d, p, end, ip_end, depth, v6(d, off + 8), v6(d, off + 24));

@@ -52,6 +52,8 @@ pub struct TcpSegment<'a> {
     pub missing: u64,
     /// `CHECKSUM_*`: the TCP checksum over pseudo-header, header and payload.
     pub checksum: u8,
+    /// `CHECKSUM_*`: the IPv4 header checksum (IPv6 has none).
+    pub ip_checksum: u8,
 }
 
 /// A UDP datagram that is not GTP-U (what Python passes to its UDP hook).

@@ -177,6 +177,8 @@ pub struct FlowTable {
     /// Per source address: [right, wrong] TCP checksums, in order of appearance (`checksum_index` finds them).
     checksums: Vec<(Address, [u64; 2])>,
     checksum_index: HashMap<Address, usize, SeededState>,
+    /// [right, wrong] IPv4 header checksums, over the whole capture.
+    ip_checksums: [u64; 2],
     unmatched_checksum_drops: u64,
 }
 
@@ -198,6 +200,7 @@ impl FlowTable {
         FlowTable {
             checksums: Vec::new(),
             checksum_index: HashMap::with_hasher(state.clone()),
+            ip_checksums: [0, 0],
             unmatched_checksum_drops: 0,
             max_flows,
             // Ended flows are remembered only to absorb their trailing ACKs and FINs.
@@ -252,17 +255,37 @@ impl FlowTable {
 
     // ------------------------------------------------------------------ add
 
-    /// (hosts whose checksums were wrong in every segment, with their segment counts, in order of
-    /// appearance; segments not used for a wrong checksum that matched no flow): Python's `checksum_report`.
-    pub fn checksum_report(&self) -> (Vec<(Address, u64)>, u64) {
-        let offloaded =
-            self.checksums.iter().filter(|(_, [right, wrong])| *wrong > 0 && *right == 0).map(|(a, [_, w])| (*a, *w));
-        (offloaded.collect(), self.unmatched_checksum_drops)
+    /// (hosts whose TCP checksums were wrong in every segment, at least CHECKSUM_TRUST of them, with their
+    /// segment counts, in order of appearance; segments not used for a wrong checksum that matched no flow;
+    /// packets with a wrong IPv4 header checksum when none was right): Python's `checksum_report`.
+    pub fn checksum_report(&self) -> (Vec<(Address, u64)>, u64, u64) {
+        let offloaded = self
+            .checksums
+            .iter()
+            .filter(|(_, [right, wrong])| *wrong >= CHECKSUM_TRUST && *right == 0)
+            .map(|(a, [_, w])| (*a, *w));
+        let [ip_right, ip_wrong] = self.ip_checksums;
+        let ip_offloaded = if ip_wrong >= CHECKSUM_TRUST && ip_right == 0 { ip_wrong } else { 0 };
+        (offloaded.collect(), self.unmatched_checksum_drops, ip_offloaded)
     }
 
     /// Count the segment's checked checksum for its sender; true if it is wrong and the sender's checksums
     /// are known to be computed before the capture point (the segment was corrupted: the receiver drops it).
     fn checksum_drop(&mut self, seg: &TcpSegment<'_>) -> bool {
+        // IPv4 header checksums over the whole capture (a corrupted header may carry any source address), TCP
+        // checksums per sending host (offload is a property of a host's NIC).
+        if seg.ip_checksum == CHECKSUM_GOOD {
+            self.ip_checksums[0] += 1;
+        } else if seg.ip_checksum != 0 {
+            let [right, wrong] = self.ip_checksums;
+            self.ip_checksums[1] = wrong + 1;
+            if right >= CHECKSUM_TRUST && right >= 4 * wrong {
+                return true;
+            }
+        }
+        if seg.checksum == 0 {
+            return false;
+        }
         let at = match self.checksum_index.get(&seg.src) {
             Some(&at) => at,
             None => {
@@ -288,7 +311,7 @@ impl FlowTable {
     pub fn add<'a>(&mut self, seg: &TcpSegment<'a>, out: &mut Vec<FlowEvent<'a>>) {
         let flags = seg.flags;
         let key = Key::new(&seg.src, seg.sport, &seg.dst, seg.dport);
-        if seg.checksum != 0 && self.checksum_drop(seg) {
+        if (seg.checksum != 0 || seg.ip_checksum != 0) && self.checksum_drop(seg) {
             match self.keys.get(&key) {
                 None => self.unmatched_checksum_drops += 1,
                 Some(&(slot, d)) => {

@@ -264,6 +264,7 @@ fuzz_target!(|data: &[u8]| {
             payload,
             missing,
             checksum: fdp.int(0, 2) as u8,
+            ip_checksum: fdp.int(0, 2) as u8,
         };
         let mut out = Vec::new();
         table.add(&seg, &mut out);

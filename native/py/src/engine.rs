@@ -294,10 +294,11 @@ impl Engine {
     }
 
     /// (hosts whose TCP checksums were wrong in every segment as (address, segments), segments not used for a
-    /// wrong checksum that matched no flow): Python's `FlowTable.checksum_report`.
-    fn checksum_report<'py>(&self, py: Python<'py>) -> (Vec<(Py<PyBytes>, u64)>, u64) {
-        let (hosts, unmatched) = self.flows.table.checksum_report();
-        (hosts.iter().map(|(a, n)| (address(py, a), *n)).collect(), unmatched)
+    /// wrong checksum that matched no flow, packets with wrong IPv4 header checksums when none was right):
+    /// Python's `FlowTable.checksum_report`.
+    fn checksum_report<'py>(&self, py: Python<'py>) -> (Vec<(Py<PyBytes>, u64)>, u64, u64) {
+        let (hosts, unmatched, ip_offloaded) = self.flows.table.checksum_report();
+        (hosts.iter().map(|(a, n)| (address(py, a), *n)).collect(), unmatched, ip_offloaded)
     }
 
     #[getter]

@@ -600,6 +600,7 @@ pub struct OwnedSeg {
     pub payload: Vec<u8>,
     pub missing: u64,
     pub checksum: u8,
+    pub ip_checksum: u8,
 }
 
 impl OwnedSeg {
@@ -618,6 +619,7 @@ impl OwnedSeg {
             payload: &self.payload,
             missing: self.missing,
             checksum: self.checksum,
+            ip_checksum: self.ip_checksum,
         }
     }
 
@@ -674,6 +676,7 @@ impl Cap {
             payload: data.to_vec(),
             missing: 0,
             checksum: 0,
+            ip_checksum: 0,
         }
     }
 
