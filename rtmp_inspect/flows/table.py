@@ -33,9 +33,11 @@ Checksums, as the receiver's stack checks them: a segment whose TCP checksum
 is wrong is not used (no data, no flags, no ACK, no new flow) once its
 sending host has shown that its checksums are computed before the capture
 point (`CHECKSUM_TRUST` right ones, and at least four right for each wrong
-one); IPv4 header checksums likewise, over the whole capture. A host whose checksums are wrong throughout computes them after the
-capture point (checksum offload): its segments are used, and the capture's
-notes say so once (`checksum_report`).
+one); IPv4 header checksums likewise, over the whole capture. A host whose
+checksums are wrong throughout computes them after the capture point
+(checksum offload): its segments are used, and the capture's notes say so
+once (`checksum_report`). Segments longer than one Ethernet frame (GRO/TSO
+merges) are not judged (capture/layers.py).
 """
 
 from __future__ import annotations
