@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TypeVar, cast
 
 from . import __version__
 from .capture.reader import CaptureError
@@ -23,6 +23,7 @@ from .export.json_export import (
 )
 from .export.stable import stabilize
 from .export.text import TextSink
+from .findings import Severity, capture_note_kind
 from .output_file import AtomicOutput, OutputRefused, refuse_inputs
 from .parallel import CaptureJob, WorkerFailed, available_cores, run_captures, run_parallel, worker_count
 from .progress import progress_tick
@@ -90,8 +91,12 @@ def analyze(path: str, sink: Any, options: RunOptions, show_progress: bool = Tru
 
 
 def run_command(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    if args.extract_flv is not None and (args.check or args.format is not None):
+        # Both asked for: the files first (their paths on stderr: stdout is the other output's), then the rest.
+        run_extract_flv(args, cast(IO[str], _PrefixedLines(err, "rtmp-inspect: wrote ")), err)
+        args = argparse.Namespace(**{**vars(args), "extract_flv": None})
     if getattr(args, "check", False):
-        return run_check(args, out, err)
+        return run_check_json(args, out, err) if args.format == "json" else run_check(args, out, err)
     if args.extract_flv is not None:
         return run_extract_flv(args, out, err)
     fmt = args.format or "text"
@@ -175,9 +180,10 @@ def run_in_parallel(args: argparse.Namespace, path: str, fmt: str, colour: bool,
 
 
 def _capture_notes(path: str, capture: dict[str, Any], flows: int, err: IO[str]) -> None:
-    """What stderr says about a capture once it is decoded: its damage, or that it holds no RTMP."""
+    """What stderr says about a capture once it is decoded: its damage (and notes), or that it holds no RTMP."""
     for warning in capture["warnings"]:
-        err.write(f"rtmp-inspect: {escape(path)}: {escape(warning)}\n")
+        note = "note: " if capture_note_kind(warning)[1] == Severity.INFO else ""
+        err.write(f"rtmp-inspect: {escape(path)}: {note}{escape(warning)}\n")
     if not flows:
         hint = "; no RTMP handshake seen: if the capture starts mid-session, name the server's TCP port with " \
             "--decode-as PORT" if capture["tcp_flows"] else ""
@@ -202,6 +208,41 @@ def run_check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     errors = sum(for_each_capture(args, check_one, out, err))
     return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def run_check_json(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """--check --format json: one document with every capture's notes and flows (verdict, findings); the exit
+    status of --check. Each capture in one process."""
+    from .export.check_report import CheckSink, check_json
+    from .export.json_export import SCHEMA_VERSION
+    from .export.message_json import dumps
+
+    parts = []
+    errors = 0
+    for path in args.captures:
+        done = analyze(path, CheckSink(), run_options(args))
+        part, found = check_json(path, done.sessions, list(done.reader.warnings))
+        parts.append(part)
+        errors += found
+        _capture_notes(path, done.capture_json(), len(done.sessions), err)
+    counts = {severity: sum(part["counts"][severity] for part in parts) for severity in ("error", "warning", "info")}
+    out.write(dumps({"tool": "rtmp-inspect", "schema_version": SCHEMA_VERSION, "check": parts,
+                     "counts": counts}) + "\n")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+class _PrefixedLines:
+    """A text output that puts `prefix` before each line written to `out` (whole lines only)."""
+
+    def __init__(self, out: IO[str], prefix: str) -> None:
+        self.out, self.prefix = out, prefix
+
+    def write(self, text: str) -> int:
+        self.out.write("".join(self.prefix + line for line in text.splitlines(keepends=True)))
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def run_extract_flv(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
@@ -259,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("no capture given (try --help)")
         if args.stable and args.format not in (None, "json"):
             raise UsageError("--stable applies to --format json")
+        if args.hide_addresses and not args.stable:
+            raise UsageError("--hide-addresses applies to --stable (the stable JSON)")
+        if args.check and (args.format == "jsonl" or args.stable):
+            raise UsageError("--check writes text or, with --format json, one JSON document: not "
+                             + ("--format jsonl" if args.format == "jsonl" else "--stable"))
+        if args.extract_flv is not None and (args.check or args.format is not None or args.stable) \
+                and "-" in args.captures:
+            raise UsageError("--extract-flv with another output reads each capture twice: not possible from "
+                             "standard input (-)")
         if args.stable:
             args.format = "json"
         if args.jobs is not None and args.jobs < 1:

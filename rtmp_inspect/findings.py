@@ -51,6 +51,11 @@ _KINDS = (
     # capture and TCP
     FindingKind("capture.damaged", (W,), CAPTURE,
                 "the capture file is damaged or truncated; packets before the damage are decoded"),
+    FindingKind("capture.checksum-offload", (I,), CAPTURE,
+                "a host's checksums were wrong in every packet: computed after the capture point (checksum "
+                "offload), so they are not checked"),
+    FindingKind("capture.checksum-bad", (I,), CAPTURE,
+                "packets with a wrong checksum matched no flow (a corrupted address or port) and were not used"),
     FindingKind("tcp.gap", (W,), TCP, "bytes of a direction are missing from the capture; decoding resumes after them"),
     FindingKind("tcp.retransmission-differs", (W,), TCP, "a retransmitted copy of bytes differs from the copy used"),
     FindingKind("tcp.checksum-bad", (I,), TCP,
@@ -169,6 +174,20 @@ assert len(CATALOGUE) == len(_KINDS), "a code is listed twice"
 
 class UnknownFinding(ValueError):
     """A finding the catalogue does not list (a bug: every code must be catalogued)."""
+
+
+# The capture's notes (its `warnings` strings) that are not damage: what they start with.
+OFFLOAD_NOTES = ("TCP checksums from ", "IPv4 header checksums were wrong")
+UNMATCHED_CHECKSUM_NOTE = " with a wrong checksum matched no flow"
+
+
+def capture_note_kind(text: str) -> tuple[str, Severity]:
+    """(code, severity) of one of the capture's notes: the checksum notes are infos, anything else is damage."""
+    if text.startswith(OFFLOAD_NOTES):
+        return "capture.checksum-offload", Severity.INFO
+    if UNMATCHED_CHECKSUM_NOTE in text:
+        return "capture.checksum-bad", Severity.INFO
+    return "capture.damaged", Severity.WARNING
 
 
 def check_finding(code: str, severity: str) -> None:

@@ -291,3 +291,60 @@ def test_several_captures_as_json_are_one_document():
     single = json.loads(run(paths[0], "--format", "json").stdout)
     assert document["captures"][0] == {"capture": single["capture"], "flows": single["flows"]}
     assert document["captures"][2]["flows"] == single["flows"]
+
+
+# -- option combinations: everything asked for, or exit 2 with one line naming the conflict ------------------
+
+def test_check_with_extract_flv_does_both(tmp_path: Path):
+    sample = str(ROOT / "samples" / "publish_play.pcap")
+    alone = run(sample, "--check")
+    both = run(sample, "--check", "--extract-flv", str(tmp_path / "flv"))
+    assert both.returncode == alone.returncode == 0
+    assert both.stdout == alone.stdout  # the report, unchanged
+    written = sorted(p.name for p in (tmp_path / "flv").iterdir())
+    assert written == ["flow0-s2c-stream1-play-cam1.flv", "flow1-s2c-stream1-play-cam1.flv",
+                       "flow2-c2s-stream1-publish-cam1.flv"]
+    assert [line for line in both.stderr.decode().splitlines() if "wrote" in line] == \
+        [f"rtmp-inspect: wrote {tmp_path / 'flv' / name}" for name in written]
+
+
+def test_check_as_json_is_one_document_with_the_check_exit_status():
+    sample = str(ROOT / "samples" / "connect_rejected.pcap")
+    text = run(sample, "--check")
+    done = run(sample, "--check", "--format", "json")
+    assert done.returncode == text.returncode
+    doc = json.loads(done.stdout)
+    assert doc["tool"] == "rtmp-inspect" and [c["capture"] for c in doc["check"]] == [sample]
+    [part] = doc["check"]
+    verdicts = [line.split(": ", 1)[1] for line in text.stdout.decode().splitlines() if line.startswith("flow #")]
+    assert [f["verdict"] for f in part["flows"]] == verdicts
+    shown = [line for line in text.stdout.decode().splitlines()
+             if line.startswith("  ") and not line.startswith(("  capture:", "  no findings"))]
+    assert sum(len(f["findings"]) for f in part["flows"]) == len(shown) > 0
+    assert part["notes"][0]["code"] == "capture.checksum-offload" and part["notes"][0]["severity"] == "info"
+    assert doc["counts"] == part["counts"]
+
+
+def test_extract_flv_with_format_json_writes_both(tmp_path: Path):
+    sample = str(ROOT / "samples" / "publish_play.pcap")
+    done = run(sample, "--extract-flv", str(tmp_path / "flv"), "--format", "json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["flows"] == json.loads(run(sample, "--format", "json").stdout)["flows"]
+    assert len(list((tmp_path / "flv").iterdir())) == 3 and done.stderr.count(b"rtmp-inspect: wrote ") == 3
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--hide-addresses"], "--hide-addresses applies to --stable"),
+    (["--check", "--format", "jsonl"], "--check writes text or, with --format json, one JSON document"),
+    (["--check", "--stable"], "not --stable"),
+])
+def test_options_that_cannot_go_together_are_refused(args: list[str], says: str):
+    done = run(str(ROOT / "samples" / "publish_play.pcap"), *args)
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode().count("\n") == 1 and says in done.stderr.decode()
+
+
+def test_two_outputs_from_standard_input_are_refused(tmp_path: Path):
+    data = (ROOT / "samples" / "publish_play.pcap").read_bytes()
+    done = run("-", "--check", "--extract-flv", str(tmp_path / "flv"), stdin=data)
+    assert done.returncode == 2 and b"standard input" in done.stderr and not (tmp_path / "flv").exists()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..findings import OFFLOAD_NOTES, UNMATCHED_CHECKSUM_NOTE
+
 # TCP flag bits, as in the TCP header.
 FIN = 0x01
 SYN = 0x02
@@ -68,14 +70,14 @@ def checksum_notes(offloaded: list[tuple[bytes, int]], unmatched_drops: int, ip_
     packets whose IPv4 header checksums were wrong when none was ever right."""
     out: list[str] = []
     if ip_offloaded:
-        out.append(f"IPv4 header checksums were wrong in every packet ({ip_offloaded}): computed after the capture "
-                   "point (checksum offload), so not checked")
+        out.append(f"{OFFLOAD_NOTES[1]} in every packet ({ip_offloaded}): computed after the capture point "
+                   "(checksum offload), so not checked")
     if offloaded:
         segments = sum(count for _, count in offloaded)
         example = format_endpoint(offloaded[0][0], 0).rsplit(":", 1)[0].strip("[]")
-        out.append(f"TCP checksums from {len(offloaded)} host(s) were wrong in every segment ({segments} segments; "
+        out.append(f"{OFFLOAD_NOTES[0]}{len(offloaded)} host(s) were wrong in every segment ({segments} segments; "
                    f"e.g. from {example}): computed after the capture point (checksum offload), so not checked")
     if unmatched_drops:
-        out.append(f"{unmatched_drops} TCP segment(s) with a wrong checksum matched no flow and were not used "
+        out.append(f"{unmatched_drops} TCP segment(s){UNMATCHED_CHECKSUM_NOTE} and were not used "
                    "(corrupted on the path)")
     return out

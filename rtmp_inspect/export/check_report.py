@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..analysis.verdict import verdict
+from ..findings import capture_note_kind
 from ..textsafe import escape
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -46,7 +47,8 @@ def check_report(path: str, sessions: list[Any], capture_warnings: Sequence[str]
 def check_head(path: str, capture_warnings: Sequence[str] = ()) -> str:
     lines = [f"{escape(path)}:"]
     for warning in capture_warnings:
-        lines.append(f"  capture: warning capture.damaged: {escape(str(warning))}")
+        code, severity = capture_note_kind(str(warning))
+        lines.append(f"  capture: {severity} {code}: {escape(str(warning))}")
     return "\n".join(lines) + "\n"
 
 
@@ -65,6 +67,30 @@ def check_flow(session: Any) -> tuple[str, dict[str, int]]:
     if not findings:
         lines.append("  no findings")
     return "\n".join(lines) + "\n", counts
+
+
+def check_json(path: str, sessions: list[Any], capture_warnings: Sequence[str] = ()) -> tuple[dict[str, Any], int]:
+    """`--check --format json`: one capture's part of the document (its notes, and per flow the verdict and
+    the findings in the report's order) and its error count."""
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    flows = []
+    for session in sessions:
+        findings = sorted(session.warnings, key=lambda w: (w.frame is None, w.frame or 0,
+                                                            SEVERITY_ORDER.get(w.severity, 3)))
+        flow_counts = dict.fromkeys(SEVERITY_ORDER, 0)
+        for finding in findings:
+            if finding.severity in flow_counts:
+                flow_counts[finding.severity] += 1
+                counts[finding.severity] += 1
+        flows.append({"id": session.id, "client": session.client, "server": session.server,
+                      "verdict": verdict(session), "counts": flow_counts,
+                      "findings": [{"code": f.code, "severity": f.severity, "frame": f.frame, "dir": f.dir,
+                                    "message": f.message} for f in findings]})
+    notes = []
+    for warning in capture_warnings:
+        code, severity = capture_note_kind(str(warning))
+        notes.append({"code": code, "severity": str(severity), "message": str(warning)})
+    return {"capture": path, "notes": notes, "flows": flows, "counts": counts}, counts["error"]
 
 
 def check_tail(flows: int, counts: dict[str, int]) -> str:

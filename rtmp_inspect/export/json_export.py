@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
+from ..findings import capture_note_kind
 from .message_json import dumps, message_to_json
 
 SCHEMA_VERSION = 1
@@ -170,6 +171,8 @@ class JsonLinesSink:
 
 
 def jsonl_capture_warning(warning: str) -> str:
-    """A JSON Lines line for damage the capture reader found (not tied to a flow)."""
-    return dumps({"kind": "warning", "flow": None, "code": "capture.damaged", "severity": "warning",
+    """A JSON Lines line for one of the capture's notes (damage the reader found, checksums): not tied to a
+    flow."""
+    code, severity = capture_note_kind(warning)
+    return dumps({"kind": "warning", "flow": None, "code": code, "severity": str(severity),
                   "frame": None, "message": warning}) + "\n"

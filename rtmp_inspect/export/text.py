@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from ..analysis.records import HandshakeRecord, MessageRecord, WarningRecord
 from ..analysis.session import FlowSession
+from ..findings import Severity, capture_note_kind
 from ..rtmp.messages import type_name
 from ..rtmp.vocabulary import Direction, MessageType
 from ..textsafe import escape
@@ -141,7 +142,10 @@ class TextSink:
         out.write(f"Capture {escape(capture['path'])}: {capture['format']}, {capture['packets']} packets, "
                   f"{flows} RTMP flow(s)\n")
         for warning in capture.get("warnings", []):
-            out.write(self._paint("warning", f"  WARNING: {escape(warning)}") + "\n")
+            if capture_note_kind(warning)[1] == Severity.INFO:
+                out.write(f"  note: {escape(warning)}\n")
+            else:
+                out.write(self._paint("warning", f"  WARNING: {escape(warning)}") + "\n")
 
     def flow_header_text(self, session: FlowSession) -> str:
         lines = flow_header(session)
