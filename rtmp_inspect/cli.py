@@ -32,6 +32,7 @@ from .textsafe import escape
 from .tls.keylog import KeyLogError, load_keylog
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+MAX_JOBS = 64  # --jobs beyond this (or 4 per core) only costs memory: each process reads the whole capture
 
 _R = TypeVar("_R")
 
@@ -313,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             args.format = "json"
         if args.jobs is not None and args.jobs < 1:
             raise UsageError(f"--jobs {args.jobs}: needs at least 1")
+        most = max(MAX_JOBS, 4 * available_cores())
+        if args.jobs is not None and args.jobs > most:
+            raise UsageError(f"--jobs {args.jobs}: this machine gives {available_cores()} core(s); at most {most}")
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")

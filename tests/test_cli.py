@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -348,3 +349,22 @@ def test_two_outputs_from_standard_input_are_refused(tmp_path: Path):
     data = (ROOT / "samples" / "publish_play.pcap").read_bytes()
     done = run("-", "--check", "--extract-flv", str(tmp_path / "flv"), stdin=data)
     assert done.returncode == 2 and b"standard input" in done.stderr and not (tmp_path / "flv").exists()
+
+
+def test_wording_a_media_file_given_as_a_capture_and_a_missing_key_log(tmp_path: Path):
+    for pure in (False, True):
+        env = {**os.environ, **({"RTMP_INSPECT_PURE": "1"} if pure else {})}
+        done = subprocess.run([sys.executable, "-m", "rtmp_inspect", str(ROOT / "samples" / "publish_play.ffmpeg.flv")],
+                              capture_output=True, env=env, timeout=60)
+        assert done.returncode == 2 and b"this is an FLV file, not a capture" in done.stderr, done.stderr
+    done = run(str(ROOT / "samples" / "publish_play.pcap"), "--tls-keylog", str(tmp_path / "nope.keys"))
+    assert done.returncode == 2
+    assert done.stderr.decode() == f"rtmp-inspect: --tls-keylog: {tmp_path / 'nope.keys'}: no such file\n"
+    done = run(str(ROOT / "samples" / "publish_play.pcap"), "--jobs", "1000")
+    assert done.returncode == 2 and b"--jobs 1000: this machine gives" in done.stderr
+
+
+def test_wording_counts_agree_with_their_number():
+    done = run(str(ROOT / "samples" / "publish_play.pcap"), "--format", "text")
+    text = done.stdout.decode()
+    assert " 1 warnings" not in text and " 1 warning\n" in text  # flow #0 has one finding

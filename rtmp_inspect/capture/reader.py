@@ -198,6 +198,15 @@ def _open_source(path: str, warnings: list[str]) -> tuple[ByteSource, str]:
     return _FileSource(stream, True, path, warnings), path
 
 
+def _media_file_kind(data: bytes) -> str | None:
+    """'an FLV file' or 'an MP4 file' for the media files people hand over instead of a capture."""
+    if data[:3] == b"FLV" and len(data) >= 4 and data[3] == 1:
+        return "an FLV file"
+    if data[4:8] == b"ftyp":
+        return "an MP4 file"
+    return None
+
+
 def _looks_like_text(data: bytes) -> bool:
     sample = data[:512]
     return bool(sample) and all(b in b"\t\n\r" or 32 <= b < 127 for b in sample)
@@ -366,6 +375,9 @@ class CaptureReader:
             self._open_pcapng(buf)
         elif _looks_like_text(buf):
             raise CaptureError(f"{self.name}: not a pcap or pcapng capture (it looks like a text file)")
+        elif _media_file_kind(buf) is not None:
+            raise CaptureError(f"{self.name}: this is {_media_file_kind(buf)}, not a capture: rtmp-inspect reads the "
+                               "pcap or pcapng files of tcpdump, Wireshark and tshark")
         else:
             raise CaptureError(f"{self.name}: not a pcap or pcapng capture (unknown magic number 0x{magic.hex()})")
 

@@ -76,7 +76,8 @@ def flow_header(session: FlowSession) -> list[str]:
     hs = session.handshake
     if hs.in_view:
         version = hs.versions.get("c2s")
-        lines.append(f"  handshake: {'complete' if hs.complete else 'incomplete'}, version {version}"
+        said = f"version {version}" if version is not None else "no C0 from the client in the capture"
+        lines.append(f"  handshake: {'complete' if hs.complete else 'incomplete'}, {said}"
                      + (" (encrypted RTMPE)" if hs.encrypted else ""))
     else:
         lines.append("  handshake: not in the capture (decoded from the middle)")
@@ -92,7 +93,7 @@ def flow_header(session: FlowSession) -> list[str]:
     c2s, s2c = counts[Direction.C2S], counts[Direction.S2C]
     lines.append(
         f"  {session.message_count} messages, {c2s} bytes C>S, {s2c} bytes S>C, "
-        f"{duration:.3f} s, {len(session.warnings)} warnings"
+        f"{duration:.3f} s, {len(session.warnings)} warning{'' if len(session.warnings) == 1 else 's'}"
     )
     return lines
 

@@ -60,8 +60,18 @@ def parse_keylog(text: str) -> KeyLog:
 
 
 def load_keylog(path: str) -> KeyLog:
-    with open(path, encoding="ascii", errors="replace") as f:
-        keylog = parse_keylog(f.read())
+    """The key log at `path`; KeyLogError (one line, as capture files are spoken of) if it cannot be read."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            keylog = parse_keylog(f.read())
+    except FileNotFoundError:
+        raise KeyLogError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise KeyLogError(f"{path}: is a directory, not a key log file") from None
+    except PermissionError:
+        raise KeyLogError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise KeyLogError(f"{path}: cannot open ({exc.strerror or exc})") from None
     if not len(keylog):
         raise KeyLogError(f"{path}: no key log lines (expected NSS key log format: LABEL client_random secret)")
     return keylog

@@ -175,6 +175,18 @@ pub struct CaptureParser {
 
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
+/// "an FLV file" or "an MP4 file" for the media files people hand over instead of a capture (Python's
+/// `_media_file_kind`).
+fn media_file_kind(data: &[u8]) -> Option<&'static str> {
+    if data.len() >= 4 && &data[..3] == b"FLV" && data[3] == 1 {
+        return Some("an FLV file");
+    }
+    if data.len() >= 8 && &data[4..8] == b"ftyp" {
+        return Some("an MP4 file");
+    }
+    None
+}
+
 fn looks_like_text(sample: &[u8]) -> bool {
     !sample.is_empty() && sample.iter().all(|&b| b == b'\t' || b == b'\n' || b == b'\r' || (32..127).contains(&b))
 }
@@ -366,6 +378,11 @@ impl CaptureParser {
         }
         if looks_like_text(&head[..avail.min(512)]) {
             return Err(self.error("not a pcap or pcapng capture (it looks like a text file)"));
+        }
+        if let Some(kind) = media_file_kind(&head[..avail]) {
+            return Err(self.error(&format!(
+                "this is {kind}, not a capture: rtmp-inspect reads the pcap or pcapng files of tcpdump, Wireshark and tshark"
+            )));
         }
         let hex: String = magic.iter().map(|b| format!("{b:02x}")).collect();
         Err(self.error(&format!("not a pcap or pcapng capture (unknown magic number 0x{hex})")))

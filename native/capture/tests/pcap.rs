@@ -389,3 +389,15 @@ fn bytes_fed_after_end_of_input_are_ignored() {
     assert_eq!(frames, vec![1, 2, 4, 5]);
     assert!(p.warnings().is_empty() && p.is_done());
 }
+
+#[test]
+fn media_files_are_named_for_what_they_are() {
+    let flv = b"FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00".repeat(64);
+    assert_eq!(
+        read_error(&flv),
+        "c.pcap: this is an FLV file, not a capture: rtmp-inspect reads the pcap or pcapng files of tcpdump, Wireshark and tshark"
+    );
+    let mut mp4 = b"\x00\x00\x00\x20ftypisom".to_vec();
+    mp4.resize(600, 0);
+    assert!(read_error(&mp4).starts_with("c.pcap: this is an MP4 file, not a capture"));
+}
