@@ -13,6 +13,7 @@ from typing import IO, Any, NoReturn, TypeVar, cast
 from . import __version__
 from .capture.reader import CaptureError
 from .core import core_name, native_by_default
+from .display_filter import FilterError, compile_filter
 from .export.json_export import (
     CAPTURES_BETWEEN,
     CAPTURES_HEAD,
@@ -59,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "print their paths, one per line")
     parser.add_argument("--check", action="store_true", help="protocol checks: print the findings of every flow "
                         "with a verdict; exit status 1 when any error was found")
+    parser.add_argument("-Y", "--filter", metavar="FILTER", dest="display_filter",
+                        help="show only the messages FILTER matches (tshark's display filter syntax over the "
+                        "message JSON: type == video && media.keyframe, command in {publish, play}, "
+                        "summary contains \"Publish\"); flows and findings are all kept")
     parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
                         help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
     parser.add_argument("--tls-keylog", metavar="FILE", help="decrypt RTMPS with this TLS key log (NSS format, "
@@ -79,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_options(args: argparse.Namespace, **more: Any) -> RunOptions:
     """The command line's inputs to a run (more: the tick, on_start or partition of one run)."""
-    return RunOptions(decode_as=tuple(args.decode_as), keylog=args.keylog, **more)
+    return RunOptions(decode_as=tuple(args.decode_as), keylog=args.keylog,
+                      display_filter=getattr(args, "display_filter", None), **more)
 
 
 def analyze(path: str, sink: Any, options: RunOptions, show_progress: bool = True) -> Run:
@@ -314,6 +320,16 @@ def main(argv: list[str] | None = None) -> int:
             args.format = "json"
         if args.jobs is not None and args.jobs < 1:
             raise UsageError(f"--jobs {args.jobs}: needs at least 1")
+        if args.display_filter is not None:
+            if args.check:
+                raise UsageError("-Y filters the messages shown; --check reports every flow's findings: not both")
+            if args.extract_flv is not None and args.format is None and not args.stable:
+                raise UsageError("-Y filters the messages shown; --extract-flv writes every tag (add --format to "
+                                 "filter the output beside the files)")
+            try:
+                compile_filter(args.display_filter)
+            except FilterError as exc:
+                raise UsageError(f"-Y: {exc}") from None
         most = max(MAX_JOBS, 4 * available_cores())
         if args.jobs is not None and args.jobs > most:
             raise UsageError(f"--jobs {args.jobs}: this machine gives {available_cores()} core(s); at most {most}")
@@ -330,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"rtmp-inspect: {exc}\n")
         return EXIT_BAD_INPUT
     if args.format is None and args.output is None and not getattr(args, "extract_flv", None) \
-            and not getattr(args, "check", False) and not args.stable and sys.stdout.isatty() \
+            and not getattr(args, "check", False) and not args.stable and args.display_filter is None \
+            and sys.stdout.isatty() \
             and sys.stdin.isatty() and "-" not in args.captures:
         from .ui.app import run_tui  # only the TUI path imports Textual
 

@@ -16,6 +16,8 @@ from .analysis.session import FlowSession
 from .capture.reader import CaptureReader, open_capture
 from .capture.segment import TcpSegment, UdpDatagram, checksum_notes
 from .core import NativeCaptureReader, native_by_default
+from .display_filter import compile_filter
+from .export.filtered import FilteredSink
 from .tls.keylog import KeyLog
 
 # How often (in TCP segments) `RunOptions.tick` runs: often enough for a smooth progress display and a
@@ -37,6 +39,7 @@ class RunOptions:
     `on_start(analyzer, reader)`: once the capture's start time is known, before the first record.
     `connection`: only the packets of this TCP connection (re-decodes). `native`: the native core does the
     per-packet and per-chunk work (else the pure-Python reference; the output is the same).
+    `display_filter` (-Y): only the messages it matches reach the sink (display_filter.py).
     """
 
     decode_as: tuple[int, ...] = ()
@@ -46,6 +49,7 @@ class RunOptions:
     on_start: Callable[[Analyzer, Reader], None] | None = None
     connection: Endpoints | None = None
     native: bool = field(default_factory=native_by_default)
+    display_filter: str | None = None
 
 
 @dataclass
@@ -111,6 +115,8 @@ def run(path: str, sink: Any, options: RunOptions = RunOptions()) -> Run:
 def run_reader(path: str, reader: Reader, sink: Any, options: RunOptions = RunOptions()) -> Run:
     """Run a capture opened by `open_reader` into `sink` (the caller closes the reader)."""
     analyzer: Analyzer | None = None
+    if options.display_filter is not None:
+        sink = FilteredSink(sink, compile_filter(options.display_filter))
 
     def start(time: float) -> Analyzer:
         nonlocal analyzer
