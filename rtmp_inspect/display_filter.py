@@ -78,9 +78,12 @@ def _string_value(token: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, fields: frozenset[str], fields_hint: str) -> None:
         self.tokens = _tokens(text)
         self.at = 0
+        self.fields = fields
+        self.fields_hint = fields_hint
+        self.used: set[str] = set()
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.at]
@@ -137,7 +140,7 @@ class _Parser:
             return inner
         if kind != "word" or value in ("and", "or", "not", "in", "contains", "matches", "true", "false", "null"):
             raise FilterError(f"expected a field at character {pos + 1}, found {_shown(kind, value)}")
-        path = _field_path(value, pos)
+        path = self.field_path(value, pos)
         op_kind, op, op_pos = self.peek()
         op = _WORD_OPERATORS.get(op, op) if op_kind == "word" else op
         if op not in ("==", "!=", "<", "<=", ">", ">=", "contains", "matches", "in"):
@@ -155,6 +158,16 @@ class _Parser:
         literal = self.value()
         return _comparison(path, op, literal, op_pos)
 
+    def field_path(self, name: str, pos: int) -> list[str | int]:
+        parts = name.split(".")
+        if parts[0] not in self.fields:
+            raise FilterError(f"unknown field {parts[0]!r} at character {pos + 1} ({self.fields_hint}: "
+                              f"{', '.join(sorted(self.fields))})")
+        if any(not part for part in parts):
+            raise FilterError(f"bad field name {name!r} at character {pos + 1}")
+        self.used.add(parts[0])
+        return [int(part) if part.isdigit() else part for part in parts]
+
     def value(self) -> Any:
         kind, value, pos = self.take()
         if kind == "string":
@@ -168,16 +181,6 @@ class _Parser:
 
 def _shown(kind: str, value: str) -> str:
     return "the end" if kind == "end" else repr(value)
-
-
-def _field_path(name: str, pos: int) -> list[str | int]:
-    parts = name.split(".")
-    if parts[0] not in MESSAGE_FIELDS:
-        raise FilterError(f"unknown field {parts[0]!r} at character {pos + 1} (message fields: "
-                          f"{', '.join(sorted(MESSAGE_FIELDS))})")
-    if any(not part for part in parts):
-        raise FilterError(f"bad field name {name!r} at character {pos + 1}")
-    return [int(part) if part.isdigit() else part for part in parts]
 
 
 def _lookup(message: Any, path: list[str | int]) -> Any:
@@ -261,6 +264,15 @@ def _comparison(path: list[str | int], op: str, literal: Any, pos: int) -> Predi
     return lambda message: _any_item(_lookup(message, path), lambda item: _order(item, literal, op))
 
 
-def compile_filter(text: str) -> Predicate:
-    """The predicate of a display filter over a message's JSON dict (FilterError: one line)."""
-    return _Parser(text).parse()
+def compile_filter(text: str, fields: frozenset[str] = MESSAGE_FIELDS,
+                   fields_hint: str = "message fields") -> Predicate:
+    """The predicate of a display filter over a message's JSON dict (FilterError: one line). `fields`: the
+    top-level fields it may name (another set for views that hold less than the whole message)."""
+    return _Parser(text, fields, fields_hint).parse()
+
+
+def fields_used(text: str, fields: frozenset[str] = MESSAGE_FIELDS) -> set[str]:
+    """The top-level fields a (valid) filter names."""
+    parser = _Parser(text, fields, "")
+    parser.parse()
+    return parser.used

@@ -19,7 +19,9 @@ from rtmp_inspect.analysis.timeline import (
     Timeline,
     make_body_loader,
     parse_query,
+    query_filter,
 )
+from rtmp_inspect.display_filter import FilterError
 from rtmp_inspect.runner import RunOptions, redecode, run
 from tests.support.paths import public, public_captures
 from tests.support.sinks import CollectingSink
@@ -82,8 +84,11 @@ def test_filter_terms_by_kind_type_command_stream_direction_flow() -> None:
     assert len(timeline) == videos
     timeline.set_filter(parse_query("flow:7"))
     assert len(timeline) == 0
-    timeline.set_filter(parse_query("kind:nonsense"))
-    assert len(timeline) == 0
+    for mistake, says in (("kind:nonsense", "unknown kind 'nonsense'"), ("type:vidoe", "unknown message type"),
+                          ("dir:up", "unknown direction"), ("foo:bar", "unknown filter key 'foo'")):
+        with pytest.raises(FilterError, match=says):  # before: quietly matched nothing
+            parse_query(mistake)
+    timeline.set_filter(parse_query("rtmp://127.0.0.1/live"))  # a URL is free text, not a key
 
 
 def test_jumps_to_commands_keyframes_and_frames() -> None:
@@ -217,3 +222,28 @@ def test_bodies_decoded_again_from_the_flows_connection_only(name: str) -> None:
             assert bodies[index] == expected[index], (name, flow.id, index)
             assert all(bodies[i] == expected[i] for i in bodies)
     assert tunnels == (2 if "rtmpt" in name else 0)  # rtmpt.pcap: two tunnels and their two plain twins
+
+
+@pytest.mark.parametrize("query, pick", [
+    ("type == video && media.keyframe", lambda r: r.type == "video" and r.keyframe),
+    ("command in {publish, connect} || kind == warning", lambda r: r.name in ("publish", "connect") and
+     r.kind == COMMAND or r.kind == WARNING),
+    ("stream_id == 1 and dir == s2c and length > 10", lambda r: r.kind not in (WARNING, HANDSHAKE)
+     and r.stream_id == 1 and r.dir == "s2c" and r.length > 10),
+    ("!(type == audio) && frame < 40", lambda r: r.type != "audio" and r.frame is not None and r.frame < 40),
+    ('summary contains "onStatus" or type == handshake', lambda r: "onStatus" in r.summary or r.kind == HANDSHAKE),
+    ("severity == info", lambda r: r.severity == "info"),
+    ("media.sequence_header", lambda r: bool(r.flags & 2) and r.type in ("audio", "video")),
+])
+def test_the_filter_bar_takes_the_dash_y_language(query: str, pick) -> None:
+    timeline = load(NGINX)
+    want = [row.row for row in timeline if pick(row)]
+    assert want, "the query should select something in this capture"
+    timeline.set_filter(query_filter(query))
+    assert [row.row for row in timeline] == want
+
+
+def test_the_filter_bar_says_what_a_row_does_not_hold() -> None:
+    with pytest.raises(FilterError, match="unknown field 'args' .*fields a timeline row has"):
+        query_filter('args.1.code == "NetStream.Publish.Start"')
+    assert query_filter("kind:video").expression is None  # the key:value terms still work

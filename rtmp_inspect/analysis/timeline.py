@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from ..display_filter import FilterError, Predicate, compile_filter, fields_used
 from ..rtmp.media import VideoInfo, is_keyframe, is_sequence_header
 from ..rtmp.messages import AmfPayload, decode_body, type_name
 from ..rtmp.vocabulary import COMMANDS, PROTOCOL_CONTROL, MessageType
@@ -165,10 +166,33 @@ class Filter:
     stream_id: int | None = None
     dir: int | None = None  # 0 c2s, 1 s2c
     text: str | None = None
+    expression: Predicate | None = None  # a display filter over ROW_FIELDS (display_filter.py)
+    uses: frozenset[str] = frozenset()  # the fields the expression names
 
     @property
     def empty(self) -> bool:
         return self == Filter()
+
+
+# What the display filter may name in the TUI: what a row holds (the message JSON's names; `media` has only
+# `keyframe` and `sequence_header`), and `kind`, `code`, `severity` for the rows of findings.
+ROW_FIELDS = frozenset(("flow", "index", "dir", "frame", "time", "csid", "stream_id", "timestamp", "type_id",
+                        "length", "type", "command", "summary", "media", "inferred", "kind", "code", "severity"))
+_DISPLAY_FILTER_SIGNS = ("==", "!=", "<", ">", "&&", "||", "!", "(", " and ", " or ", "not ", " in ",
+                         " contains ", " matches ", " eq ", " ne ", " lt ", " le ", " gt ", " ge ")
+
+
+def query_filter(query: str, flow: int | None = None) -> Filter:
+    """The filter bar's text as a filter: the display filter language of `-Y` (over what a row holds), or,
+    for text without its operators, `key:value` terms and free text (parse_query). FilterError says what is
+    wrong, in one line."""
+    padded = f" {query} "
+    bare = query.strip()
+    if any(sign in padded for sign in _DISPLAY_FILTER_SIGNS) or (" " not in bare and bare.split(".")[0] in ROW_FIELDS):
+        expression = compile_filter(query, ROW_FIELDS, "fields a timeline row has")
+        return Filter(flow=flow, expression=expression,
+                      uses=frozenset(fields_used(query, ROW_FIELDS)))
+    return parse_query(query, flow)
 
 
 _TYPE_IDS_BY_NAME = {type_name(t): t for t in (1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17, 18, 19, 20, 22)}
@@ -180,7 +204,8 @@ def parse_query(query: str, flow: int | None = None) -> Filter:
     Keys: `kind:`/`k:` (control, user_control, command, data, audio, video, other, warning, media),
     `type:`/`t:` (a type name such as set_chunk_size, or a type id), `cmd:`/`command:` (a command or
     data name), `stream:`/`s:` (message stream id), `dir:`/`d:` (c2s or s2c), `flow:`/`f:` (flow id).
-    Everything else is free text. Unknown values match nothing rather than everything.
+    Everything else is free text. An unknown kind, type or direction is a FilterError (it would match
+    nothing), and so is an unknown key (but `rtmp://...` is free text).
     """
     kinds: set[int] | None = None
     type_ids: set[int] | None = None
@@ -200,25 +225,34 @@ def parse_query(query: str, flow: int | None = None) -> Filter:
             for part in low.split(","):
                 if part == "media":
                     kinds |= {AUDIO, VIDEO}
-                else:
+                elif part in _KIND_BY_NAME or part in _KIND_ALIASES:
                     kinds.add(_KIND_BY_NAME.get(part, _KIND_ALIASES.get(part, 99)))
+                else:
+                    raise FilterError(f"unknown kind {part!r} (kinds: {', '.join(KIND_NAMES)}, media)")
         elif key in ("type", "t"):
             type_ids = type_ids or set()
             for part in low.split(","):
                 if part.isdigit():
                     type_ids.add(int(part))
+                elif part in _TYPE_IDS_BY_NAME:
+                    type_ids.add(_TYPE_IDS_BY_NAME[part])
                 else:
-                    type_ids.add(_TYPE_IDS_BY_NAME.get(part, 999))
+                    raise FilterError(f"unknown message type {part!r} (types: {', '.join(sorted(_TYPE_IDS_BY_NAME))})")
         elif key in ("cmd", "command", "c"):
             command = low
         elif key in ("stream", "s"):
             stream_id = int(value) if value.isdigit() else -1
         elif key in ("dir", "d"):
             direction = {"c2s": 0, "c>s": 0, "s2c": 1, "s>c": 1}.get(low, 9)
+            if direction == 9:
+                raise FilterError(f"unknown direction {value!r} (c2s or s2c)")
         elif key in ("flow", "f"):
             flow = int(value.lstrip("#")) if value.lstrip("#").isdigit() else -2
+        elif value.startswith("//"):
+            words.append(term)  # a URL, searched as text
         else:
-            words.append(term)
+            raise FilterError(f"unknown filter key {key!r} (kind:, type:, cmd:, stream:, dir:, flow:; or the -Y "
+                              "language: type == video && stream_id == 1)")
     text = " ".join(words).lower() or None
     return Filter(flow, frozenset(kinds) if kinds is not None else None,
                   frozenset(type_ids) if type_ids is not None else None, command, stream_id, direction, text)
@@ -489,6 +523,9 @@ class Timeline(Sequence[Row]):
         million rows filter in a fraction of a second."""
         f = self._filter
         selected: Iterable[int] = rows
+        if f.expression is not None:
+            test, fields = f.expression, self._row_fields(f.uses)
+            selected = [r for r in selected if test(fields(r))]
         if f.flow is not None:
             column, value = self.flow, f.flow
             selected = [r for r in selected if column[r] == value]
@@ -519,6 +556,58 @@ class Timeline(Sequence[Row]):
                         if text in summaries[r].lower() or name_column[r] in name_hits
                         or text in _row_type_text(kinds[r], type_ids[r])]
         return selected
+
+    def _row_fields(self, uses: frozenset[str]) -> Callable[[int], dict[str, Any]]:
+        """A function from a row to the dict of the fields a display filter uses (ROW_FIELDS)."""
+        kinds, flags, names, dirs = self.kind, self.flags, self.names, self.dir
+        getters: list[tuple[str, Callable[[int], Any]]] = []
+        plain = {"flow": self.flow, "frame": self.frame, "csid": self.csid, "stream_id": self.stream_id,
+                 "timestamp": self.timestamp, "type_id": self.type_id, "length": self.length}
+        for name in sorted(uses):
+            if name in plain:
+                column = plain[name]
+                getters.append((name, column.__getitem__))
+            elif name == "index":
+                getters.append((name, lambda r: self.msg_index[r] if self.msg_index[r] >= 0 else None))
+            elif name == "dir":
+                getters.append((name, lambda r: DIRS[dirs[r]] if dirs[r] < 2 else None))
+            elif name == "time":
+                getters.append((name, lambda r: None if math.isnan(self.time[r]) else self.time[r]))
+            elif name == "type":
+                getters.append((name, lambda r: _row_type_text(kinds[r], self.type_id[r])))
+            elif name == "command":
+                getters.append((name, lambda r: names[self.name[r]] or None if kinds[r] in (COMMAND, DATA) else None))
+            elif name == "code":
+                getters.append((name, lambda r: names[self.name[r]] if kinds[r] == WARNING else None))
+            elif name == "severity":
+                getters.append((name, lambda r: SEVERITIES[(flags[r] >> SEVERITY_SHIFT) & 3]
+                                if kinds[r] == WARNING else None))
+            elif name == "summary":
+                getters.append((name, self.summary.__getitem__))
+            elif name == "kind":
+                getters.append((name, lambda r: KIND_NAMES[kinds[r]]))
+            elif name == "inferred":
+                getters.append((name, lambda r: True if flags[r] & INFERRED else None))
+            elif name == "media":
+                def media(r: int) -> dict[str, bool] | None:
+                    if kinds[r] not in (AUDIO, VIDEO):
+                        return None
+                    found = {}
+                    if flags[r] & KEYFRAME:
+                        found["keyframe"] = True
+                    if flags[r] & SEQUENCE_HEADER:
+                        found["sequence_header"] = True
+                    return found
+                getters.append((name, media))
+
+        def fields(r: int) -> dict[str, Any]:
+            out = {}
+            for name, get in getters:
+                value = get(r)
+                if value is not None:
+                    out[name] = value
+            return out
+        return fields
 
     # -- jumps ----------------------------------------------------------------------------------
 

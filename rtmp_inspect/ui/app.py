@@ -34,8 +34,9 @@ from ..analysis.timeline import (
     FlowInfo,
     Timeline,
     make_body_loader,
-    parse_query,
+    query_filter,
 )
+from ..display_filter import FilterError
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..runner import RunOptions, open_reader, redecode, run_reader
 from ..textsafe import escape
@@ -56,6 +57,7 @@ from .widgets import (
 
 HEX_LIMIT = 1024 * 1024  # the bytes pane shows at most this much of a body
 
+FILTER_PLACEHOLDER = "filter: type == video && media.keyframe, command == publish, or text, kind:video, dir:c2s"
 HELP = """\
 rtmp-inspect keys
   up/down pgup/pgdn home/end  move in the timeline (or the focused pane)
@@ -69,10 +71,14 @@ rtmp-inspect keys
   s                           stats: codecs, rates per second, warnings
   left/right                  scroll the summary column
   ?  help      q  quit
-Filter terms, combined; free text matches summary, name or type:
+Filter: the -Y language over what a row holds, e.g.
+  type == video && media.keyframe    command in {publish, play}
+  !(dir == c2s) and length > 4096    kind == warning or severity == error
+  fields: flow index dir frame time csid stream_id timestamp type_id length
+  type command summary media.keyframe media.sequence_header kind code severity
+or terms (each one must match; free text matches summary, name or type):
   kind:command|data|audio|video|control|handshake|warning|media
-  type:video|set_chunk_size|20
-  cmd:publish  stream:1  dir:c2s|s2c  flow:0
+  type:video|set_chunk_size|20   cmd:publish  stream:1  dir:c2s|s2c  flow:0
 Colours: commands green, data magenta, audio blue, video purple (keyframes
 bold), control grey, handshake gold, warnings yellow/orange/red.
 Capture strings are shown escaped (\\e, \\x07, \\u202e).
@@ -179,7 +185,7 @@ class RtmpInspectApp(App[int]):
             hexview = HexView(id="bytes")
             hexview.border_title = "bytes"
             yield hexview
-        yield Input(id="query", placeholder="filter: text, kind:video, cmd:publish, stream:1, dir:c2s, flow:0")
+        yield Input(id="query", placeholder=FILTER_PLACEHOLDER)
         yield Static(id="status")
         yield Footer(compact=True)  # every key fits in 80 columns
 
@@ -391,7 +397,13 @@ class RtmpInspectApp(App[int]):
         timeline = self.timeline
         current = view.position
         keep_row = timeline.row_at(current) if current is not None and current < len(timeline) else None
-        query = parse_query(self.filter_text, self.flow_filter) if self.filter_text else Filter(flow=self.flow_filter)
+        try:
+            query = query_filter(self.filter_text, self.flow_filter) if self.filter_text \
+                else Filter(flow=self.flow_filter)
+        except FilterError as exc:  # said in the status line; the view stays as it was
+            self._note = f"filter: {exc}"
+            self._update_status()
+            return
         if self.filter_text and self.flow_filter is not None and query.flow != self.flow_filter:
             query = Filter(-2)  # "flow:N" in the query and another flow selected: nothing matches both
         timeline.set_filter(query)
@@ -402,7 +414,7 @@ class RtmpInspectApp(App[int]):
         self._update_status()
 
     def action_open_filter(self) -> None:
-        self._open_input("filter", self.filter_text, "filter: text, kind:video, cmd:publish, stream:1, dir:c2s, flow:0")
+        self._open_input("filter", self.filter_text, FILTER_PLACEHOLDER)
 
     def action_open_goto(self) -> None:
         self._open_input("goto", "", "go to frame number")
