@@ -199,3 +199,30 @@ def test_a_corrupted_ip_header_is_not_used(clean, tmp_path):
     assert "tcp.gap" not in codes and codes.count("tcp.checksum-bad") == 1
     assert "1 TCP segment(s) with a wrong checksum matched no flow and were not used (corrupted on the path)" \
         in doc["capture"]["warnings"]
+
+
+def test_copies_that_differ_are_one_finding_per_direction(clean, tmp_path):
+    """Three segments corrupted before their checksum was computed (so it matches), each followed by the good
+    copy: the first copies are taken (nothing tells them apart), and the three good copies that differ are
+    one finding with their count and the first frame, not one warning each."""
+    packets, _, _ = clean
+    server_port = 1935
+    picks = [i for i in _data_segments(packets) if packets[i][TCP].sport == server_port][10:13]
+    out, inserted = [], []
+    for i, packet in enumerate(packets):
+        if i in picks:
+            bad = packet.copy()
+            payload = bytearray(bytes(bad[TCP].payload))
+            payload[-20] ^= 0x40
+            bad[TCP].remove_payload()
+            bad = bad / Raw(bytes(payload))
+            del bad[TCP].chksum
+            out.append(Ether(bytes(bad)))
+            inserted.append(len(out) + 1)  # the good copy's frame number
+        out.append(packet)
+    doc = analyse(_write(tmp_path, out))
+    found = [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.retransmission-differs"]
+    assert len(found) == len({(p[TCP].sport, p[TCP].dport) for p in (packets[i] for i in picks)})
+    assert sum(int(w["message"].split()[0]) for w in found) == 3
+    assert min(w["frame"] for w in found) == inserted[0] and all(w["dir"] == "s2c" for w in found)
+    assert found[0]["message"].endswith("the first copy was used")

@@ -278,11 +278,11 @@ class Analyzer:
             if session is not None:
                 self.step += 1
             if session is not None and type(session) is not ForeignSession:
-                dir = session.direction(event.direction)
-                record = session.warn("tcp.retransmission-differs", "warning", event.frame,
-                                      f"a retransmitted copy of {event.size} bytes at stream offset {event.offset} "
-                                      "differs from the first copy (the first copy was used)", dir)
-                self.sink.warning(session, record)
+                # Counted, and said once per direction when the flow ends (_differing_copies).
+                found = session.differing_copies.setdefault(session.direction(event.direction),
+                                                            [0, 0, event.frame, event.offset])
+                found[0] += 1
+                found[1] += event.size
         elif type(event) is FlowEnded:
             tcp_id = event.flow.id
             if tcp_id in self._detecting:
@@ -406,8 +406,21 @@ class Analyzer:
                 "limit.open-flows", "warning", frame,
                 f"more than {self.max_flows} TCP connections open at once: this one, the least recently "
                 "active, was let go (any later packets of it start a new flow)", None)])
+        self._emit(session, self._differing_copies(session))
         self._emit(session, session.finish(reason, frame, time))
         self._finish_session(session)
+
+    @staticmethod
+    def _differing_copies(session: FlowSession) -> list[WarningRecord]:
+        """One finding per direction for the retransmitted copies that differed from the bytes already taken."""
+        out = []
+        for dir, (count, size, first_frame, first_offset) in sorted(session.differing_copies.items()):
+            copies = "copy" if count == 1 else "copies"
+            out.append(session.warn(
+                "tcp.retransmission-differs", "warning", first_frame,
+                f"{count} retransmitted {copies} ({size} bytes) differed from the bytes already taken, first at "
+                f"stream offset {first_offset}: the first copy was used", dir))
+        return out
 
     def _finish_session(self, session: FlowSession) -> None:
         self.sink.flow_finished(session)

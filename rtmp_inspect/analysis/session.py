@@ -123,6 +123,9 @@ class FlowSession:
         self.state = SessionState()
         self.message_count = 0
         self.warnings: list[WarningRecord] = []
+        # Retransmitted copies that differed from the bytes taken, per direction: [copies, bytes, first frame,
+        # first stream offset] (one finding each when the flow ends: analysis/pipeline.py).
+        self.differing_copies: dict[str, list[int]] = {}
         self.media_messages = {C2S: 0, S2C: 0}
         self._nal_length_sizes: dict[tuple[str, int], int] = {}  # (dir, message stream) -> size, when not 4
         self.chunk_sizes: dict[str, int] = {}
