@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import IO, Any, NoReturn, TypeVar, cast
 
 from . import __version__
+from .analysis.ingest_profiles import ProfileError, load_profile
 from .capture.reader import CaptureError
 from .core import core_name, native_by_default
 from .display_filter import FilterError, compile_filter
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show only the messages FILTER matches (tshark's display filter syntax over the "
                         "message JSON: type == video && media.keyframe, command in {publish, play}, "
                         "summary contains \"Publish\"); flows and findings are all kept")
+    parser.add_argument("--profile", metavar="NAME|FILE",
+                        help="also check what the client published against a platform's ingest rules: youtube, "
+                        "twitch, facebook, generic, or your own TOML file (findings profile.*, \"profile\" in the "
+                        "JSON)")
     parser.add_argument("--decode-as", metavar="PORT", type=int, action="append", default=[],
                         help="treat TCP PORT as RTMP even without a visible handshake (repeatable)")
     parser.add_argument("--tls-keylog", metavar="FILE", help="decrypt RTMPS with this TLS key log (NSS format, "
@@ -85,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run_options(args: argparse.Namespace, **more: Any) -> RunOptions:
     """The command line's inputs to a run (more: the tick, on_start or partition of one run)."""
     return RunOptions(decode_as=tuple(args.decode_as), keylog=args.keylog,
-                      display_filter=getattr(args, "display_filter", None), **more)
+                      display_filter=getattr(args, "display_filter", None),
+                      profile=getattr(args, "loaded_profile", None), **more)
 
 
 def analyze(path: str, sink: Any, options: RunOptions, show_progress: bool = True) -> Run:
@@ -336,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         for port in args.decode_as:
             if not 0 < port < 65536:
                 raise UsageError(f"--decode-as {port}: not a TCP port")
+        args.loaded_profile = None
+        if args.profile:
+            try:
+                args.loaded_profile = load_profile(args.profile)
+            except ProfileError as exc:
+                raise UsageError(f"--profile: {exc}") from None
         args.keylog = None
         if args.tls_keylog:
             try:

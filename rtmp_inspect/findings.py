@@ -31,8 +31,9 @@ _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # The layers that raise findings.
-CAPTURE, TCP, CHUNKS, TLS, RTMPT, RTMFP, SESSION, COMMANDS, MEDIA, LIMITS = (
-    "capture", "tcp", "chunk layer", "tls", "rtmpt", "rtmfp", "session", "commands", "media", "limits")
+CAPTURE, TCP, CHUNKS, TLS, RTMPT, RTMFP, SESSION, COMMANDS, MEDIA, LIMITS, PROFILE = (
+    "capture", "tcp", "chunk layer", "tls", "rtmpt", "rtmfp", "session", "commands", "media", "limits",
+    "ingest profile")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,20 @@ _KINDS = (
     FindingKind("rtmpt.http-error", (W,), RTMPT, "an RTMPT request answered with an HTTP error"),
     FindingKind("rtmfp.not-decoded", (I,), RTMFP, "RTMFP is recognised and listed, not decoded"),
     # limits
+    # ingest profiles (--profile): a platform's published rules against what the client sent
+    FindingKind("profile.keyframe-interval", (W, I), PROFILE,
+                "keyframes further apart than the platform allows (warning) or recommends (info)"),
+    FindingKind("profile.video-codec", (W,), PROFILE, "a video codec the platform does not ingest"),
+    FindingKind("profile.enhanced-rtmp", (W,), PROFILE,
+                "a codec the platform takes only over Enhanced RTMP, sent with a legacy codec id"),
+    FindingKind("profile.frame-rate", (W,), PROFILE, "a frame rate the platform does not take"),
+    FindingKind("profile.video-bitrate", (W, I), PROFILE,
+                "video bitrate above the platform's limit for the resolution (warning) or below its range (info)"),
+    FindingKind("profile.bitrate-variation", (I,), PROFILE, "the platform asks for constant bitrate; it varied"),
+    FindingKind("profile.audio-codec", (W,), PROFILE, "an audio codec the platform does not ingest"),
+    FindingKind("profile.audio-sample-rate", (W,), PROFILE, "an audio sample rate the platform does not take"),
+    FindingKind("profile.audio-channels", (W,), PROFILE, "an audio channel count the platform does not take"),
+    FindingKind("profile.audio-bitrate", (W,), PROFILE, "audio bitrate above the platform's limit"),
     FindingKind("limit.pending-bytes", (E,), LIMITS,
                 "more bytes in incomplete messages than the decoder holds; they were dropped"),
     FindingKind("limit.chunk-streams", (E,), LIMITS, "more chunk streams in use than the decoder tracks"),

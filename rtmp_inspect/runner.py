@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
+from .analysis.ingest_profiles import Profile
 from .analysis.pipeline import Analyzer, FinishedSession, Partition
 from .analysis.session import FlowSession
 from .capture.reader import CaptureReader, open_capture
@@ -39,7 +40,8 @@ class RunOptions:
     `on_start(analyzer, reader)`: once the capture's start time is known, before the first record.
     `connection`: only the packets of this TCP connection (re-decodes). `native`: the native core does the
     per-packet and per-chunk work (else the pure-Python reference; the output is the same).
-    `display_filter` (-Y): only the messages it matches reach the sink (display_filter.py).
+    `display_filter` (-Y): only the messages it matches reach the sink (display_filter.py). `profile`
+    (--profile): the ingest rules every session is also checked against (analysis/ingest_profiles.py).
     """
 
     decode_as: tuple[int, ...] = ()
@@ -50,6 +52,7 @@ class RunOptions:
     connection: Endpoints | None = None
     native: bool = field(default_factory=native_by_default)
     display_filter: str | None = None
+    profile: Profile | None = None
 
 
 @dataclass
@@ -122,7 +125,7 @@ def run_reader(path: str, reader: Reader, sink: Any, options: RunOptions = RunOp
         nonlocal analyzer
         engine = reader.engine if isinstance(reader, NativeCaptureReader) else None
         analyzer = Analyzer(sink, reader.start or time, options.decode_as, options.keylog, options.partition,
-                            engine)
+                            engine, options.profile)
         if options.on_start is not None:
             options.on_start(analyzer, reader)
         head = getattr(sink, "capture", None)  # a streaming output shows the capture before its flows

@@ -29,6 +29,7 @@ from ..tls.carrier import TlsCarrier, open_tls
 from ..tls.keylog import KeyLog
 from .carried import SESSION_CLASSES, RtmfpSession
 from .detect import DEFAULT_PORTS, FlowDetector, Verdict
+from .ingest_profiles import Profile
 from .records import MessageRecord, Record, WarningRecord
 from .session import FlowSession
 
@@ -111,8 +112,9 @@ class Analyzer:
 
     def __init__(self, sink: Sink, capture_start: float, decode_as: Iterable[int] = (),
                  tls_keylog: KeyLog | None = None, partition: Partition | None = None,
-                 engine: Any = None) -> None:
+                 engine: Any = None, profile: Profile | None = None) -> None:
         self.sink = sink
+        self.profile = profile  # --profile: every session also checked against these ingest rules
         self.engine = engine
         self._native_flows: dict[int, NativeFlow] = {}  # engine flow id -> the flow, while open
         # RTMPS and RTMPT: a carrier per TLS / HTTP TCP flow turns its bytes into events of a virtual flow
@@ -324,6 +326,8 @@ class Analyzer:
         session_class = SESSION_CLASSES.get(getattr(flow, "protocol", ""), FlowSession)
         session = session_class(self.next_id, flow, verdict.client, self.capture_start, verdict.handshake,
                                 native=self.engine is not None)
+        if self.profile is not None:
+            session.check_against(self.profile)
         self.next_id += 1
         self._sessions[tcp_id] = session
         if self.engine is not None and type(tcp_id) is int:

@@ -25,6 +25,7 @@ from ..rtmp.messages import AmfPayload, decode_body
 from ..rtmp.vocabulary import Direction, MessageType
 from .commands import SessionState
 from .expert import ExpertChecks
+from .ingest_profiles import Profile, ProfileChecks
 from .media_stats import StreamStatistics
 from .records import HandshakeRecord, MessageRecord, Record, WarningRecord
 from .summary import summarize
@@ -135,7 +136,7 @@ class FlowSession:
         # Statistics first: the expert checks and the verdict read what it measured.
         self.stats = StreamStatistics(self)
         self.expert = ExpertChecks(self)
-        self.observers = (self.stats, self.expert)
+        self.observers: tuple[Any, ...] = (self.stats, self.expert)
         if not handshake:
             self.warn("handshake.missing", "info", None,
                       "the handshake is not in the capture: decoding from the middle of the session, "
@@ -255,6 +256,10 @@ class FlowSession:
                                      f"{event.skipped} bytes; chunk size {event.chunk_size}{size_note}",
                                      dir, rel_time))
         return out
+
+    def check_against(self, profile: Profile) -> None:
+        """Also check the published media against an ingest profile (--profile) when the flow ends."""
+        self.observers = (*self.observers, ProfileChecks(self, profile))
 
     def _handshake_record(self, dir: Direction, number: str, frame: int, time: float, offset: int, length: int,
                           data: bytes, summary: str) -> HandshakeRecord:
