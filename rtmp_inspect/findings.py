@@ -162,6 +162,8 @@ _KINDS = (
     FindingKind("rtmpt.http-error", (W,), RTMPT, "an RTMPT request answered with an HTTP error"),
     FindingKind("rtmfp.not-decoded", (I,), RTMFP, "RTMFP is recognised and listed, not decoded"),
     # limits
+    FindingKind("network.too-slow", (W,), TCP,
+                "a stream fell behind real time because the path carried less than its bitrate (both measured)"),
     # ingest profiles (--profile): a platform's published rules against what the client sent
     FindingKind("profile.keyframe-interval", (W, I), PROFILE,
                 "keyframes further apart than the platform allows (warning) or recommends (info)"),

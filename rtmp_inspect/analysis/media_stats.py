@@ -48,13 +48,15 @@ from ..rtmp.media import (
     track_views,
 )
 from ..rtmp.messages import Aggregate, AmfPayload, decode_body
-from ..rtmp.vocabulary import MessageType
+from ..rtmp.vocabulary import Direction, MessageType
 from .records import MessageRecord, WarningRecord
 
 STALL_S = 2.0  # capture-time gap between consecutive media messages of a stream that counts as a stall
 JUMP_MS = 5000  # forward timestamp step between consecutive frames of a track that counts as a jump
 CLOCK_TOLERANCE = 0.05  # clock rate further than this from 1.0 ...
 CLOCK_MIN_SPAN_S = 5.0  # ... measured over more than this many capture seconds gives media.clock-rate
+BACKLOG_SHARE = 0.9  # full-sized data segments in a direction that had a backlog (the path held it back)
+MIN_PATH_SEGMENTS = 100  # data segments needed to judge the share
 WINDOW_S = 2.0  # capture seconds at the start used for the clock/drift start point
 MAX_SECONDS = 3600  # per-second bitrate buckets kept per track
 MAX_WARNINGS = 5  # warnings of one code per stream before the rest are only counted
@@ -784,6 +786,37 @@ class StreamStatistics:
             "media.clock-rate", "warning", stream.last_frame, stream.last_time, stream.dir,
             f"stream {stream.stream_id}: RTMP timestamps advanced {rate:.3f}x as fast as capture time over "
             f"{span:.1f} s: the sender runs {pace} than real time"))
+        if rate < 1 and stream.dir == Direction.C2S:
+            # (only what the client publishes: a player's stream that falls behind follows its source)
+            self._check_path(stream, out)
+
+    def _check_path(self, stream: MediaStream, out: list[WarningRecord]) -> None:
+        """A stream falling behind real time: is the path the bottleneck? What the TCP direction carried per
+        second of capture against what the media needs per second of its own timestamps."""
+        tracks = [t for t in (stream.video, stream.audio) if t is not None] + stream.other_tracks()
+        firsts = [t.first_ts for t in tracks if t.first_ts is not None]
+        lasts = [t.max_ts for t in tracks if t.max_ts is not None]
+        if not firsts or not lasts or stream.first_time is None or stream.last_time is None:
+            return
+        media_s = (max(lasts) - min(firsts)) / 1000.0
+        capture_s = stream.last_time - stream.first_time
+        if media_s <= 0 or capture_s <= 0:
+            return
+        # Held back by the path, the sender has a backlog: nearly every data segment it sends is full-sized.
+        # A sender with nothing waiting (a slow encoder) ends a segment with each message.
+        flow = self.session.tcp_flow
+        direction = self.session.client_index if stream.dir == Direction.C2S else 1 - self.session.client_index
+        data = getattr(flow, "data_segments", [0, 0])[direction]
+        full = getattr(flow, "full_segments", [0, 0])[direction]
+        if data < MIN_PATH_SEGMENTS or full < data * BACKLOG_SHARE:
+            return
+        needed = sum(t.bytes for t in tracks) * 8 / media_s
+        carried = self.session.byte_counts[stream.dir] * 8 / capture_s
+        out.append(self._warning(
+            "network.too-slow", "warning", stream.last_frame, stream.last_time, stream.dir,
+            f"stream {stream.stream_id}: the path carried {carried / 1e6:.2f} Mbit/s while the stream needs "
+            f"{needed / 1e6:.2f} Mbit/s; media fell {capture_s - media_s:.1f} s behind real time in {capture_s:.1f} s "
+            f"of capture ({100 * full / data:.0f}% of the data segments were full: the sender had a backlog)"))
 
     def _check_metadata(self, stream: MediaStream, out: list[WarningRecord]) -> None:
         top = stream.metadata

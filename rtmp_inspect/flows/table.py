@@ -70,6 +70,7 @@ _SYN = 0x02
 _RST = 0x04
 _ACK = 0x10
 
+MIN_FULL_SEGMENT = 536  # the smallest MSS: shorter segments are never "full"
 RST_WINDOW = 1 << 20  # how far past the expected sequence number an RST is still taken (unseen data before it)
 CHECKSUM_TRUST = 8  # right checksums from a host before its wrong ones mean corruption, not offload
 MAX_CHECKSUM_HOSTS = 65536  # hosts whose checksums are tracked (hostile captures: more are not checked)
@@ -98,6 +99,11 @@ class Flow:
     zero_windows: int = 0  # non-RST segments advertising window 0
     zero_window_first_frame: int | None = None
     late_packets: int = 0  # packets seen after the flow ended (final ACK etc.)
+    # Data segments, and those as long as the longest so far (the sender's segment size: it had more to send
+    # than one segment, a backlog), per direction.
+    data_segments: list[int] = field(default_factory=lambda: [0, 0])
+    full_segments: list[int] = field(default_factory=lambda: [0, 0])
+    largest_segment: list[int] = field(default_factory=lambda: [0, 0])
     checksum_drops: list[int] = field(default_factory=lambda: [0, 0])  # segments not used: wrong checksum
     checksum_drop_first_frame: int | None = None
     resets_ignored: int = 0  # RSTs outside what the receiver expects (see the module docstring)
@@ -225,6 +231,13 @@ class FlowTable:
         payload = seg.payload
         flow.packets[d] += 1
         flow.bytes[d] += len(payload) + seg.missing
+        size = len(payload) + seg.missing
+        if size:
+            flow.data_segments[d] += 1
+            if size >= flow.largest_segment[d]:
+                flow.largest_segment[d] = size
+                if size >= MIN_FULL_SEGMENT:
+                    flow.full_segments[d] += 1
         flow.last_frame = frame
         flow.last_time = seg.time
         if seg.window == 0 and not flags & _RST:

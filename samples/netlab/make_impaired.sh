@@ -2,6 +2,8 @@
 # make_impaired.sh OUTDIR NAME [impair.py options...] - a real RTMP session over an impaired path.
 #
 #   bash samples/netlab/make_impaired.sh /tmp/lab corrupt10 --corrupt 0.1 --direction b2a
+#   CLIENT_RATE=400kbit bash samples/netlab/make_impaired.sh /tmp/lab slow   (the client's uplink shaped by tbf)
+#   LIVE_ENCODE="-c:v libx264 -preset veryslow -threads 1" bash ... /tmp/lab slowenc   (a slow encoder instead)
 #
 # Two network namespaces of our own joined only by samples/netlab/impair.py (a user-space wire between two
 # TAP devices: bit flips, loss, duplicates, reordering). In ri-server: nginx with Debian's RTMP module. In
@@ -50,6 +52,10 @@ ip -n "$NS" addr add 10.77.0.2/24 dev ritap-b
 for ns in "$NC" "$NS"; do ip -n "$ns" link set lo up; done
 ip -n "$NC" link set ritap-a up
 ip -n "$NS" link set ritap-b up
+if [ -n "${CLIENT_RATE:-}" ]; then
+    # The client's uplink limited to CLIENT_RATE (tc's units, e.g. 400kbit) by a token bucket: a slow path.
+    ip netns exec "$NC" tc qdisc add dev ritap-a root tbf rate "$CLIENT_RATE" burst 16kb latency 2s
+fi
 
 cat >"$LOGS/nginx.conf" <<EOF
 load_module $RTMP_SO;
@@ -83,8 +89,16 @@ PIDS+=($TCPDUMP)
 wait_for grep -qs 'listening on' "$LOGS/tcpdump.log" || { echo "tcpdump did not start" >&2; exit 1; }
 
 URL=rtmp://10.77.0.2/live/cam1
-ip netns exec "$NC" timeout -k 2 60 "${FF[@]}" -re -i "$LOGS/source.flv" -map 0 -c copy -f flv "$URL" \
-    >"$LOGS/publisher.log" 2>&1 &
+if [ -n "${LIVE_ENCODE:-}" ]; then
+    # Encode while publishing (LIVE_ENCODE: ffmpeg's encoder options): a heavy setting makes a slow encoder.
+    # shellcheck disable=SC2086
+    ip netns exec "$NC" timeout -k 2 90 "${FF[@]}" -re -f lavfi -i "testsrc2=size=1920x1080:rate=25" \
+        -re -f lavfi -i "sine=frequency=440:sample_rate=44100" -t 10 -map 0:v -map 1:a $LIVE_ENCODE \
+        -c:a aac -b:a 64k -f flv "$URL" >"$LOGS/publisher.log" 2>&1 &
+else
+    ip netns exec "$NC" timeout -k 2 60 "${FF[@]}" -re -i "$LOGS/source.flv" -map 0 -c copy -f flv "$URL" \
+        >"$LOGS/publisher.log" 2>&1 &
+fi
 PUBLISHER=$!
 sleep 1.5
 ip netns exec "$NC" timeout -k 2 60 "${FF[@]}" -i "$URL" -map 0 -c copy -map_metadata -1 -fflags +bitexact \

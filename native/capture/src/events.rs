@@ -77,6 +77,8 @@ pub struct FlowSummary {
     pub zero_windows: u64,
     pub zero_window_first_frame: Option<u64>,
     pub late_packets: u64,
+    pub data_segments: [u64; 2],
+    pub full_segments: [u64; 2],
     pub checksum_drops: [u64; 2],
     pub checksum_drop_first_frame: Option<u64>,
     pub resets_ignored: u64,

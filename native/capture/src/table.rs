@@ -17,6 +17,8 @@ use crate::segment::{Address, TcpSegment, ACK, CHECKSUM_GOOD, FIN, RST, SYN};
 
 pub const DEFAULT_MAX_ENDED: usize = 4096;
 pub const DEFAULT_MAX_FLOWS: usize = 100_000;
+/// The smallest MSS: shorter segments are never "full".
+pub const MIN_FULL_SEGMENT: u64 = 536;
 /// How far past the expected sequence number an RST is still taken (unseen data before it).
 pub const RST_WINDOW: i64 = 1 << 20;
 /// Right checksums from a host before its wrong ones mean corruption, not offload.
@@ -41,6 +43,11 @@ pub struct Flow {
     pub zero_window_first_frame: Option<u64>,
     /// Packets seen after the flow ended (final ACK etc.).
     pub late_packets: u64,
+    /// Data segments, and those as long as the longest so far (the sender's segment size: a backlog), per
+    /// direction.
+    pub data_segments: [u64; 2],
+    pub full_segments: [u64; 2],
+    pub largest_segment: [u64; 2],
     /// Segments not used: a wrong checksum (see `FlowTable::add`).
     pub checksum_drops: [u64; 2],
     pub checksum_drop_first_frame: Option<u64>,
@@ -74,6 +81,8 @@ impl Flow {
             zero_windows: self.zero_windows,
             zero_window_first_frame: self.zero_window_first_frame,
             late_packets: self.late_packets,
+            data_segments: self.data_segments,
+            full_segments: self.full_segments,
             checksum_drops: self.checksum_drops,
             checksum_drop_first_frame: self.checksum_drop_first_frame,
             resets_ignored: self.resets_ignored,
@@ -357,6 +366,16 @@ impl FlowTable {
         let flow = self.flow_mut(slot);
         flow.packets[d] += 1;
         flow.bytes[d] += seg.payload.len() as u64 + seg.missing;
+        let size = seg.payload.len() as u64 + seg.missing;
+        if size > 0 {
+            flow.data_segments[d] += 1;
+            if size >= flow.largest_segment[d] {
+                flow.largest_segment[d] = size;
+                if size >= MIN_FULL_SEGMENT {
+                    flow.full_segments[d] += 1;
+                }
+            }
+        }
         flow.last_frame = frame;
         flow.last_time = seg.time;
         if seg.window == 0 && flags & RST == 0 {
@@ -464,6 +483,9 @@ impl FlowTable {
             zero_windows: 0,
             zero_window_first_frame: None,
             late_packets: 0,
+            data_segments: [0, 0],
+            full_segments: [0, 0],
+            largest_segment: [0, 0],
             checksum_drops: [0, 0],
             checksum_drop_first_frame: None,
             resets_ignored: 0,

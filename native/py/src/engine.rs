@@ -81,6 +81,10 @@ fn summary_tuple<'py>(py: Python<'py>, s: &FlowSummary) -> PyResult<Bound<'py, P
             s.checksum_drop_first_frame.into_pyobject(py)?.into_any(),
             s.resets_ignored.into_pyobject(py)?.into_any(),
             s.reset_ignored_first_frame.into_pyobject(py)?.into_any(),
+            s.data_segments[0].into_pyobject(py)?.into_any(),
+            s.data_segments[1].into_pyobject(py)?.into_any(),
+            s.full_segments[0].into_pyobject(py)?.into_any(),
+            s.full_segments[1].into_pyobject(py)?.into_any(),
         ],
     )
 }
