@@ -65,7 +65,7 @@ class NativeFlow:
 
     __slots__ = ("id", "endpoints", "first_frame", "first_time", "zero_windows", "zero_window_first_frame",
                  "checksum_drops", "checksum_drop_first_frame", "resets_ignored", "reset_ignored_first_frame",
-                 "data_segments", "full_segments",
+                 "data_segments", "full_segments", "implausible_segments", "implausible_acks",
                  "_fin_seen", "ended")
 
     def __init__(self, flow_id: int, endpoints: Endpoints, first_frame: int, first_time: float) -> None:
@@ -81,13 +81,16 @@ class NativeFlow:
         self.reset_ignored_first_frame: int | None = None
         self.data_segments = [0, 0]
         self.full_segments = [0, 0]
+        self.implausible_segments = 0
+        self.implausible_acks = 0
         self._fin_seen = (False, False)
         self.ended = False
 
     def end(self, summary: tuple[Any, ...]) -> None:
         """The counters the engine reported when the flow ended (engine.rs: summary_tuple)."""
         (self.zero_windows, self.zero_window_first_frame, fin0, fin1, drops0, drops1, self.checksum_drop_first_frame,
-         self.resets_ignored, self.reset_ignored_first_frame, data0, data1, full0, full1) = summary
+         self.resets_ignored, self.reset_ignored_first_frame, data0, data1, full0, full1, self.implausible_segments,
+         self.implausible_acks) = summary
         self._fin_seen = (fin0, fin1)
         self.checksum_drops = [drops0, drops1]
         self.data_segments = [data0, data1]

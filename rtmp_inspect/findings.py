@@ -62,6 +62,9 @@ _KINDS = (
     FindingKind("tcp.checksum-bad", (I,), TCP,
                 "segments whose TCP checksum was wrong were not used, as the receiver drops them (corrupted on the "
                 "path; their bytes came again in retransmissions)"),
+    FindingKind("tcp.sequence-implausible", (I,), TCP,
+                "sequence or acknowledgement numbers far beyond anything the connection showed: corrupted "
+                "numbers, not used and not taken as bytes missing from the capture"),
     FindingKind("tcp.reset-ignored", (I,), TCP,
                 "an RST whose sequence number the receiver would not accept (RFC 5961) was not taken as the end"),
     FindingKind("tcp.zero-window", (W, I), TCP,

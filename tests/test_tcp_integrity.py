@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,49 @@ def test_copies_that_differ_are_one_finding_per_direction(clean, tmp_path):
     assert sum(int(w["message"].split()[0]) for w in found) == 3
     assert min(w["frame"] for w in found) == inserted[0] and all(w["dir"] == "s2c" for w in found)
     assert found[0]["message"].endswith("the first copy was used")
+
+
+def test_impossible_sequence_and_ack_numbers_are_not_gaps(tmp_path):
+    """On loopback the checksums cannot be checked (offload), so a flipped bit in a sequence or an
+    acknowledgement number reaches the reassembly. Before: "268435456 bytes missing from the capture" and a
+    flow decoded on nothing; now the numbers are implausible (16 MiB past anything the connection showed),
+    the segment and the ACK are not used, and nothing else changes."""
+    packets = list(rdpcap(str(SAMPLE)))
+    want = analyse(SAMPLE)
+    at = _data_segments(packets)[30]
+    seq_flip, ack_flip = packets[at].copy(), packets[at + 3].copy()
+    seq_flip[TCP].seq = (seq_flip[TCP].seq + (1 << 28)) & 0xFFFFFFFF  # (the checksum field is kept as it was)
+    ack_flip[TCP].ack = (ack_flip[TCP].ack + (1 << 29)) & 0xFFFFFFFF
+    ack_flip[TCP].remove_payload()
+    del ack_flip[IP].len, ack_flip[IP].chksum
+    doc = analyse(_write(tmp_path, packets[:at + 5] + [seq_flip, ack_flip] + packets[at + 5:]))
+    assert messages(doc) == messages(want)
+    codes = [w["code"] for flow in doc["flows"] for w in flow["warnings"]]
+    assert "tcp.gap" not in codes
+    found = [w["message"] for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.sequence-implausible"]
+    counts = [re.match(r"(\d+) segment\(s\) and (\d+) ACK\(s\) carried sequence or acknowledgement numbers more "
+                       r"than 16 MiB beyond", text) for text in found]
+    assert all(counts) and [sum(int(c.group(n)) for c in counts) for n in (1, 2)] == [1, 1]  # (maybe two flows)
+
+
+def test_a_real_jump_in_the_sequence_is_still_a_gap(clean, tmp_path):
+    """A capture that lost 20 MB of a direction (every segment after the hole continues the one before): the
+    second far segment continues the first, so the jump is taken and the hole is a gap, as before."""
+    packets, _, _ = clean
+    port = packets[_data_segments(packets)[30]][TCP].sport
+    shifted = []
+    seen = 0
+    for packet in packets:
+        packet = packet.copy()
+        if TCP in packet and packet[TCP].sport == port and len(packet[TCP].payload):
+            seen += 1
+            if seen > 30:
+                packet[TCP].seq = (packet[TCP].seq + 20_000_000) & 0xFFFFFFFF
+                del packet[TCP].chksum
+        elif TCP in packet and packet[TCP].dport == port and seen > 30:
+            packet[TCP].ack = (packet[TCP].ack + 20_000_000) & 0xFFFFFFFF
+            del packet[TCP].chksum
+        shifted.append(Ether(bytes(packet)))
+    doc = analyse(_write(tmp_path, shifted))
+    gaps = [w for flow in doc["flows"] for w in flow["warnings"] if w["code"] == "tcp.gap"]
+    assert any(w["message"].startswith("2000") for w in gaps), gaps  # ~20 MB (and the first far segment)

@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..flows.reassembly import MAX_AHEAD
 from ..rtmp.media import (
     AudioInfo,
     VideoInfo,
@@ -938,6 +939,13 @@ class ExpertChecks:
             out.append(self._make("tcp.checksum-bad", "info", flow.checksum_drop_first_frame,
                                   f"{drops[0] + drops[1]} TCP segment(s) with a wrong checksum were not used "
                                   f"({per_side}), as the receiver drops them: corrupted on the path"))
+        segments = getattr(flow, "implausible_segments", 0) or 0
+        acks = getattr(flow, "implausible_acks", 0) or 0
+        if segments or acks:
+            out.append(self._make("tcp.sequence-implausible", "info", None,
+                                  f"{segments} segment(s) and {acks} ACK(s) carried sequence or acknowledgement "
+                                  f"numbers more than {MAX_AHEAD >> 20} MiB beyond anything the connection showed: "
+                                  "corrupted numbers, not used (and not counted as bytes missing from the capture)"))
         ignored = getattr(flow, "resets_ignored", 0) or 0
         if ignored:
             out.append(self._make("tcp.reset-ignored", "info", flow.reset_ignored_first_frame,

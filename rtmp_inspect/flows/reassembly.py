@@ -18,6 +18,10 @@ Rules (the receiver's point of view, as its TCP stack would see it):
   segment's sequence number.
 * Sequence numbers wrap at 2**32; each one is read as the offset nearest to
   the next expected one (within +-2**31).
+* Sequence and acknowledgement numbers far (MAX_AHEAD) beyond anything the
+  connection showed are corrupted numbers, not evidence of missing bytes: such
+  a segment or ACK is counted and not used, unless the next far segment
+  continues exactly where it ended (the capture did lose that much).
 * A segment cut by the snap length (`missing > 0`) delivers what it has;
   the cut-off bytes are known lost and become a gap when reached (a later
   full copy, if any arrives first, fills them instead).
@@ -52,6 +56,7 @@ RST = 0x04
 MASK = 0xFFFFFFFF
 HALF = 0x80000000
 
+MAX_AHEAD = 1 << 24  # data or an ACK this far beyond anything the connection showed is a corrupted number
 DEFAULT_MAX_BUFFER = 32 * 1024 * 1024  # out-of-order bytes held per direction
 DEFAULT_MAX_PIECES = 65536  # out-of-order pieces held per direction
 DEFAULT_HISTORY = 256 * 1024  # delivered bytes kept (by reference) to check retransmissions
@@ -79,6 +84,9 @@ class StreamReassembler:
         "_base",
         "_next",
         "_next_seq",
+        "_suspect_end",
+        "implausible",
+        "implausible_acks",
         # evidence of bytes sent / received beyond what the capture delivered
         "_high",
         "_hint",
@@ -121,6 +129,9 @@ class StreamReassembler:
         self._base: int | None = None
         self._next = 0
         self._next_seq: int | None = None
+        self._suspect_end: int | None = None  # where the last implausible segment ended (see _feed_slow)
+        self.implausible = 0  # segments far beyond anything the connection allows: not used
+        self.implausible_acks = 0  # ACKs of bytes far beyond anything the sender was seen sending: not used
         self._high = 0
         self._hint = 0
         self._acked = 0
@@ -230,6 +241,13 @@ class StreamReassembler:
             # Not data; an old byte that is not compared either.
             self.keepalives += 1
             return
+        if (n or missing or flags & FIN) and off > max(self._high, self._acked, nxt) + MAX_AHEAD:
+            # Far beyond anything the connection showed: a corrupted sequence number, not a gap, unless the
+            # next such segment continues this one (the capture really lost that much).
+            if off != self._suspect_end:
+                self._suspect_end = off + n + missing
+                self.implausible += 1
+                return
         end = off + n
         if n:
             if self._insert(off, payload, frame, time, out):
@@ -277,6 +295,9 @@ class StreamReassembler:
         if a <= 0:
             return
         acked = self._next + a
+        if acked > max(self._high, self._next) + MAX_AHEAD:
+            self.implausible_acks += 1  # far beyond anything the sender was seen sending: a corrupted number
+            return
         if acked > self._acked:
             self._acked = acked
             lim = acked if acked < self._high else self._high

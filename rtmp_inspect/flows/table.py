@@ -130,6 +130,14 @@ class Flow:
         return self.streams[0].mismatches + self.streams[1].mismatches
 
     @property
+    def implausible_segments(self) -> int:
+        return self.streams[0].implausible + self.streams[1].implausible
+
+    @property
+    def implausible_acks(self) -> int:
+        return self.streams[0].implausible_acks + self.streams[1].implausible_acks
+
+    @property
     def keepalives(self) -> int:
         return self.streams[0].keepalives + self.streams[1].keepalives
 

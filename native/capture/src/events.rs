@@ -60,6 +60,8 @@ pub struct StreamSummary {
     pub pending_bytes: i64,
     pub pending_pieces: u64,
     pub finished: bool,
+    pub implausible: u64,
+    pub implausible_acks: u64,
 }
 
 /// A snapshot of a flow: identity and every counter.

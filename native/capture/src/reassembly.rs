@@ -63,7 +63,16 @@ pub struct StreamReassembler {
     mismatch_bytes: u64,
     keepalives: u64,
     segments: u64,
+    /// Where the last implausible segment ended (see `feed_slow`).
+    suspect_end: Option<i64>,
+    /// Segments far beyond anything the connection allows, and ACKs of bytes far beyond anything the sender
+    /// was seen sending: corrupted numbers, not used.
+    implausible: u64,
+    implausible_acks: u64,
 }
+
+/// Data or an ACK this far beyond anything the connection showed is a corrupted number (Python's MAX_AHEAD).
+pub const MAX_AHEAD: i64 = 1 << 24;
 
 impl StreamReassembler {
     /// `flow` and `direction` are only copied into the events.
@@ -93,6 +102,9 @@ impl StreamReassembler {
             mismatch_bytes: 0,
             keepalives: 0,
             segments: 0,
+            suspect_end: None,
+            implausible: 0,
+            implausible_acks: 0,
         }
     }
 
@@ -161,6 +173,8 @@ impl StreamReassembler {
             pending_bytes: self.pending_bytes,
             pending_pieces: self.pieces.len() as u64,
             finished: self.finished,
+            implausible: self.implausible,
+            implausible_acks: self.implausible_acks,
         }
     }
 
@@ -243,6 +257,15 @@ impl StreamReassembler {
             self.keepalives += 1;
             return;
         }
+        if (n > 0 || missing > 0 || flags & FIN != 0) && off > self.high.max(self.acked).max(nxt) + MAX_AHEAD {
+            // Far beyond anything the connection showed: a corrupted sequence number, not a gap, unless the
+            // next such segment continues this one (the capture really lost that much).
+            if self.suspect_end != Some(off) {
+                self.suspect_end = Some(off + n + missing);
+                self.implausible += 1;
+                return;
+            }
+        }
         let mut end = off + n;
         if n > 0 && self.insert(off, payload, frame, time, out) {
             dup = true;
@@ -310,6 +333,10 @@ impl StreamReassembler {
             return;
         }
         let acked = self.next + a;
+        if acked > self.high.max(self.next) + MAX_AHEAD {
+            self.implausible_acks += 1; // far beyond anything the sender was seen sending: a corrupted number
+            return;
+        }
         if acked > self.acked {
             self.acked = acked;
             let lim = acked.min(self.high);

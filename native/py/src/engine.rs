@@ -85,6 +85,8 @@ fn summary_tuple<'py>(py: Python<'py>, s: &FlowSummary) -> PyResult<Bound<'py, P
             s.data_segments[1].into_pyobject(py)?.into_any(),
             s.full_segments[0].into_pyobject(py)?.into_any(),
             s.full_segments[1].into_pyobject(py)?.into_any(),
+            (s.streams[0].implausible + s.streams[1].implausible).into_pyobject(py)?.into_any(),
+            (s.streams[0].implausible_acks + s.streams[1].implausible_acks).into_pyobject(py)?.into_any(),
         ],
     )
 }
