@@ -551,3 +551,31 @@ def test_handshake_rows_show_their_fields_and_bytes() -> None:
             assert len(app.timeline) == len(recorder.handshakes) == 6 * 3
 
     asyncio.run(scenario())
+
+
+def test_details_name_the_codes_and_give_units():
+    """`codec_id: 7`, NAL units as `0: 5` and `response: null` were the raw JSON; now they are named."""
+    async def scenario() -> str:
+        app = RtmpInspectApp([str(SAMPLES_PATH / "publish_play.pcap")])
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(app, pilot)
+            found = []
+            for query in ("type == video && media.keyframe", "type == audio", "command == getStreamLength"):
+                app.filter_text = query
+                app.apply_filter()
+                await settle(pilot)
+                await pilot.press("down")
+                await settle(pilot)
+                tree = app.query_one(DetailsTree)
+                await until(pilot, lambda tree=tree: not any("decoding the body" in line for line in tree.lines_text),
+                            "body")
+                found += tree.lines_text
+            return "\n".join(found)
+
+    text = asyncio.run(scenario())
+    for line in ("codec_id: 7 (H.264)", "frame_type: 1 (keyframe)", "0: 6 (SEI)", "1: 5 (IDR slice)",
+                 "composition_time: 0 ms", "sound_format: 10 (AAC)", "sound_rate: 3 (44 kHz)",
+                 "sample_rate: 44100 Hz", "channels: 2 (stereo)", "timestamp: 23 ms", "units: 2 items",
+                 "response: none yet", "rtt (s): — (no response)"):
+        assert line in text.splitlines(), line
+    assert ": null" not in "\n".join(line for line in text.splitlines() if not line[:1].isdigit())

@@ -37,10 +37,12 @@ from ..analysis.timeline import (
     query_filter,
 )
 from ..display_filter import FilterError
+from ..rtmp.media import AudioInfo, VideoInfo, codec_name
 from ..rtmp.messages import Aggregate, AmfPayload, Control, SharedObject, UserControl
 from ..runner import RunOptions, open_reader, redecode, run_reader
 from ..textsafe import escape
 from .raw import RAW_LIMIT, RawBytes, load_raw
+from .readable import media_namer
 from .stats import StatsScreen
 from .widgets import (
     DIM,
@@ -818,10 +820,11 @@ class RtmpInspectApp(App[int]):
                 media = payload.to_json()
             except Exception as exc:
                 media = {"error": f"{type(exc).__name__}: {exc}"}
+            namer = media_namer(codec_name(payload) if isinstance(payload, (AudioInfo, VideoInfo)) else None)
             for key, value in media.items():
                 if value is None or value == () or value == []:
                     continue
-                tree.add_json_value(node, key, value)
+                tree.add_json_value(node, key, value, namer=namer)
         else:
             tree.add(root, Text("body: not decoded (unknown type)", style="italic"), leaf=True)
 

@@ -41,6 +41,7 @@ from ..analysis.timeline import (
 from ..rtmp.amf_values import amf_to_json
 from ..rtmp.messages import type_name
 from ..textsafe import escape
+from .readable import Namer, absent, field_note
 
 KIND_STYLES = {
     CONTROL: Style(color="grey62"),
@@ -369,7 +370,8 @@ def safe(text: Any, style: str | Style = "") -> Text:
     return Text(escape(str(text)), style=style)
 
 
-def json_label(key: str | None, value: Any) -> Text:
+def json_label(key: str | None, value: Any, note: str | None = None) -> Text:
+    """`key: value`, styled by type; `note` (a name for a code, a unit) after the value, dimmed."""
     label = Text()
     if key is not None:
         label.append(escape(key), style="bold")
@@ -389,11 +391,15 @@ def json_label(key: str | None, value: Any) -> Text:
             label.append(escape(f"{marker} {value[marker]!s}"[:200]), style="magenta")
         else:
             cls = value.get("$class")
-            label.append(escape(f"{{{len(value)}}}" if cls is None else f"{cls} {{{len(value) - 1}}}"), style="dim")
+            count = len(value) - (cls is not None)
+            fields = f"{count} field" + ("" if count == 1 else "s")
+            label.append(escape(fields if cls is None else f"{cls}, {fields}"), style="dim")
     elif isinstance(value, list):
-        label.append(f"[{len(value)}]", style="dim")
+        label.append(f"{len(value)} item" + ("" if len(value) == 1 else "s"), style="dim")
     else:
         label.append(escape(str(value)))
+    if note:
+        label.append(" " + escape(note), style="dim")
     return label
 
 
@@ -421,17 +427,23 @@ class DetailsTree(Tree[None]):
         return parent.add(label, expand=expand)
 
     def add_fields(self, parent: Any, fields: list[tuple[str, Any]]) -> None:
-        """Fields of our own making (strings shown without quotes, still escaped)."""
+        """Fields of our own making (strings shown without quotes, still escaped; no value reads as such, not
+        as `null`)."""
         for key, value in fields:
-            if isinstance(value, str):
+            if value is None:
+                label = Text()
+                label.append(escape(key), style="bold")
+                label.append(": " + absent(key), style="dim")
+            elif isinstance(value, str):
                 label = Text()
                 label.append(escape(key), style="bold")
                 label.append(": " + escape(value))
             else:
-                label = json_label(key, value)
+                label = json_label(key, value, field_note(key, value))
             self.add(parent, label, leaf=True)
 
-    def add_json_value(self, parent: Any, key: str | None, value: Any, depth: int = 0) -> None:
+    def add_json_value(self, parent: Any, key: str | None, value: Any, depth: int = 0,
+                       namer: Namer | None = None, parent_key: str | None = None) -> None:
         """A JSON-shaped value (see amf_to_json) as nodes, bounded in depth and node count (unlike Textual's
         own Tree.add_json)."""
         if self._node_count >= MAX_TREE_NODES:
@@ -446,9 +458,10 @@ class DetailsTree(Tree[None]):
             for child_key, child in items:
                 if child_key == "$class":
                     continue
-                self.add_json_value(node, str(child_key), child, depth + 1)
+                self.add_json_value(node, str(child_key), child, depth + 1, namer, key)
         else:
-            self.add(parent, json_label(key, value), leaf=True)
+            note = namer(parent_key, key, value) if namer is not None else None
+            self.add(parent, json_label(key, value, note), leaf=True)
 
     def add_amf(self, parent: Any, key: str | None, value: Any) -> None:
         self.add_json_value(parent, key, amf_to_json(value, max_nodes=MAX_TREE_NODES * 2))
