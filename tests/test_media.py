@@ -28,13 +28,14 @@ from rtmp_inspect.rtmp.codec_config import (
 from rtmp_inspect.rtmp.media import (
     AudioInfo,
     VideoInfo,
+    ac3_frame_format,
     codec_name,
     is_keyframe,
     is_sequence_header,
     parse_audio,
     parse_video,
 )
-from tests.support.media_files import mp4_box
+from tests.support.media_files import MEDIA, mp4_box
 
 DATA = Path(__file__).parent / "data" / "media"
 EXPECTED = json.loads((DATA / "expected.json").read_text()) if (DATA / "expected.json").exists() else {}
@@ -1208,3 +1209,43 @@ def test_mp3_at_48_khz_mono_is_not_taken_for_what_the_tag_header_says(tmp_path):
     frame = out.read_bytes()
     a = parse_audio(bytes([0x2E]) + frame)  # MP3, "44 kHz", 16-bit, mono
     assert a.error is None and (a.sample_rate, a.channels) == (48000, 1)
+
+
+# AC-3 / E-AC-3 over Enhanced RTMP: no configuration record, the sync frame header has rate and channels
+
+@pytest.mark.parametrize("name, fourcc, rate, channels", [
+    ("ac3_48000_5.1.ac3", b"ac-3", 48000, 6), ("eac3_44100_stereo.eac3", b"ec-3", 44100, 2),
+    ("ac3_32000_mono.ac3", b"ac-3", 32000, 1),
+])
+def test_ac3_and_eac3_rate_and_channels_come_from_the_sync_frame(name: str, fourcc: bytes, rate: int,
+                                                                  channels: int):
+    frames = (MEDIA / name).read_bytes()  # ffmpeg's ac3 / eac3 encoders (tests/data/make_media_fixtures.sh)
+    info = parse_audio(bytes([0x90 | 1]) + fourcc + frames[:1536])  # ExAudioTagHeader, CodedFrames
+    assert info.error is None and (info.sample_rate, info.channels) == (rate, channels)
+    assert ac3_frame_format(frames[:8]) == (rate, channels)
+    assert ac3_frame_format(frames[:7]) is None  # too short
+    assert ac3_frame_format(b"\x0b\x78" + frames[2:8]) is None  # no sync word
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe is not installed (.ci/run installs ffmpeg)")
+@pytest.mark.parametrize("name", ["ac3_48000_5.1.ac3", "eac3_44100_stereo.eac3", "ac3_32000_mono.ac3"])
+def test_ac3_sync_frames_agree_with_ffprobe(name: str):
+    frames = (MEDIA / name).read_bytes()
+    probed = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,channels", "-of",
+                             "csv=p=0", str(MEDIA / name)], capture_output=True, text=True, check=True)
+    rate, channels = ac3_frame_format(frames[:8])
+    assert probed.stdout.strip() == f"{rate},{channels}"
+
+
+def test_an_ac3_publish_has_its_rate_and_channels_in_the_statistics_and_the_verdict():
+    from tests.test_expert import publishing
+
+    frame = (MEDIA / "ac3_48000_5.1.ac3").read_bytes()[:1536]  # (the first sync frame and a little more)
+    conv = publishing()
+    for i in range(40):
+        conv.send("c2s", 8, bytes([0x90 | 1]) + b"ac-3" + frame, 1, i * 32, dt=0.0)
+    conv.finish()
+    [stream] = conv.session.to_json_summary()["media_streams"]
+    audio = stream["audio"]
+    assert (audio["codec"], audio["sample_rate"], audio["channels"]) == ("AC-3", 48000, 6)
+    assert "AC-3 48 kHz" in conv.verdict()

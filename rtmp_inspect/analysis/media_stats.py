@@ -344,6 +344,9 @@ def _audio_settings(info: AudioInfo) -> dict[str, Any]:
             out["sample_rate"] = info.sample_rate
             out["channels"] = info.channels
             out["sample_size"] = info.sound_size
+        elif info.enhanced and info.sample_rate:  # AC-3 / E-AC-3: from the sync frame header
+            out["sample_rate"] = info.sample_rate
+            out["channels"] = info.channels
         if info.multichannel is not None and info.multichannel.channel_count is not None:
             out["channels"] = info.multichannel.channel_count
         return out
@@ -688,7 +691,8 @@ class StreamStatistics:
                 track.count("other")
             else:
                 coded = True
-                if not track.settings and not (info.sound_format == 10 or info.enhanced):
+                if not track.settings and (not (info.sound_format == 10 or info.enhanced)
+                                           or (info.enhanced and info.sample_rate)):
                     track.settings = _audio_settings(info)
         ts = track.unwrap(ts, coded)
         if coded:

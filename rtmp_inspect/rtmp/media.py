@@ -460,6 +460,39 @@ def mp3_frame_format(header: bytes) -> tuple[int, int] | None:
     return _MP3_RATES[version][rate_index], 1 if header[3] >> 6 == 3 else 2
 
 
+_AC3_RATES = (48000, 44100, 32000)
+_EAC3_HALF_RATES = (24000, 22050, 16000)  # E-AC-3 fscod 3: fscod2
+_AC3_CHANNELS = (2, 1, 2, 3, 3, 4, 4, 5)  # by acmod (0: two independent mono channels)
+
+
+def ac3_frame_format(frame: bytes) -> tuple[int, int] | None:
+    """(sample rate, channels with the LFE) from an AC-3 (ATSC A/52 5.4.1) or E-AC-3 (annex E) sync frame
+    header, else None."""
+    if len(frame) < 8 or frame[0] != 0x0B or frame[1] != 0x77:
+        return None
+    bsid = frame[5] >> 3
+    if bsid <= 10:  # AC-3: crc1, fscod frmsizecod, bsid bsmod, acmod, then mix levels before lfeon
+        fscod = frame[4] >> 6
+        if fscod == 3:
+            return None
+        bits = int.from_bytes(frame[6:8], "big")
+        acmod = bits >> 13
+        skip = (2 if acmod & 1 and acmod != 1 else 0) + (2 if acmod & 4 else 0) + (2 if acmod == 2 else 0)
+        lfeon = (bits >> (12 - skip)) & 1
+        return _AC3_RATES[fscod], _AC3_CHANNELS[acmod] + lfeon
+    if bsid <= 16:  # E-AC-3: strmtyp substreamid frmsiz, then fscod (fscod2 | numblkscod) acmod lfeon
+        fscod, second = frame[4] >> 6, (frame[4] >> 4) & 0x03
+        if fscod == 3:
+            if second == 3:
+                return None
+            rate = _EAC3_HALF_RATES[second]
+        else:
+            rate = _AC3_RATES[fscod]
+        acmod, lfeon = (frame[4] >> 1) & 0x07, frame[4] & 0x01
+        return rate, _AC3_CHANNELS[acmod] + lfeon
+    return None
+
+
 def vp8_keyframe_size(frame: bytes) -> tuple[int, int] | None:
     """(width, height) from a VP8 keyframe's frame header (RFC 6386 9.1), else None."""
     if len(frame) < 10 or frame[0] & 0x01 or frame[3:6] != b"\x9d\x01\x2a":  # key frames have bit 0 clear
@@ -838,6 +871,11 @@ class _AudioParser:
                 t["multichannel"] = MultichannelConfig(**m)
         elif pt == 0:
             _decode_audio_config(fourcc, cur.data[cur.pos:cur.end], cur.pos, t)
+        elif pt == 1 and fourcc in ("ac-3", "ec-3") and self.d.get("sample_rate") is None:
+            # No configuration record for AC-3 / E-AC-3: rate and channels are in each sync frame.
+            found = ac3_frame_format(cur.data[cur.pos:cur.pos + 8])
+            if found is not None:
+                self.d["sample_rate"], self.d["channels"] = found
 
 
 def parse_audio(body: bytes) -> AudioInfo:

@@ -68,6 +68,12 @@ aud mulaw_8000 8000 -c:a pcm_mulaw
 aud pcm_s16le_11025 11025 -c:a pcm_s16le
 aud pcm_u8_5512 5512 -c:a pcm_u8
 
+# --- AC-3 / E-AC-3 elementary streams (E-RTMP CodedFrames carry their sync frames) --------
+ff -f lavfi -i sine=frequency=440:sample_rate=48000 -t 0.2 -af "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0" \
+   -c:a ac3 -f ac3 ac3_48000_5.1.ac3
+ff -f lavfi -i sine=frequency=440:sample_rate=44100 -t 0.2 -ac 2 -c:a eac3 -f eac3 eac3_44100_stereo.eac3
+ff -f lavfi -i sine=frequency=440:sample_rate=32000 -t 0.2 -ac 1 -c:a ac3 -f ac3 ac3_32000_mono.ac3
+
 # --- Enhanced RTMP audio sequence-start payloads ------------------------------
 ff -f lavfi -i sine=sample_rate=48000 -t 0.02 -ac 2 -c:a libopus -f ogg opus_48000_stereo.ogg
 ff -f lavfi -i sine=sample_rate=44100 -t 0.02 -c:a flac -f flac "$out/flac_full.tmp"
