@@ -182,19 +182,24 @@ class _GzipSource:
         self._inner.close()
 
 
+def open_failure(path: str, exc: OSError, kind: str) -> str:
+    """One line saying why the `kind` file ("capture file", "key log file") at `path` did not open."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a directory, not a {kind}"
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied"
+    return f"{path}: cannot open ({exc.strerror or exc})"
+
+
 def _open_source(path: str, warnings: list[str]) -> tuple[ByteSource, str]:
     if path == "-":
         return _FileSource(sys.stdin.buffer, False, "stdin", warnings), "stdin"
     try:
         stream = open(path, "rb", buffering=0)
-    except FileNotFoundError:
-        raise CaptureError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CaptureError(f"{path}: is a directory, not a capture file") from None
-    except PermissionError:
-        raise CaptureError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise CaptureError(f"{path}: cannot open ({exc.strerror or exc})") from None
+        raise CaptureError(open_failure(path, exc, "capture file")) from None
     return _FileSource(stream, True, path, warnings), path
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..capture.reader import open_failure
+
 TLS13_LABELS = (
     "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
     "SERVER_HANDSHAKE_TRAFFIC_SECRET",
@@ -64,14 +66,8 @@ def load_keylog(path: str) -> KeyLog:
     try:
         with open(path, encoding="ascii", errors="replace") as f:
             keylog = parse_keylog(f.read())
-    except FileNotFoundError:
-        raise KeyLogError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise KeyLogError(f"{path}: is a directory, not a key log file") from None
-    except PermissionError:
-        raise KeyLogError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise KeyLogError(f"{path}: cannot open ({exc.strerror or exc})") from None
+        raise KeyLogError(open_failure(path, exc, "key log file")) from None
     if not len(keylog):
         raise KeyLogError(f"{path}: no key log lines (expected NSS key log format: LABEL client_random secret)")
     return keylog
