@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyze RTMP sessions in pcap/pcapng captures: timeline, JSON, FLV extraction, checks.",
     )
     parser.add_argument("captures", nargs="*", metavar="CAPTURE", help="pcap or pcapng file (gzip ok); - for stdin")
+    parser.add_argument("-r", "--read-file", metavar="CAPTURE", dest="read_files", action="append", default=[],
+                        help="tshark's spelling of a capture to read (repeatable; after the positional ones)")
     parser.add_argument("--format", choices=("text", "json", "jsonl"), help="output format (default: the TUI on a "
                         "terminal, text when piped)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the output to FILE instead of stdout")
@@ -309,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.captures = [*args.captures, *args.read_files]
         if not args.captures:
             raise UsageError("no capture given (try --help)")
         if args.stable and args.format not in (None, "json"):

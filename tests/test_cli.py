@@ -368,3 +368,10 @@ def test_wording_counts_agree_with_their_number():
     done = run(str(ROOT / "samples" / "publish_play.pcap"), "--format", "text")
     text = done.stdout.decode()
     assert " 1 warnings" not in text and " 1 warning\n" in text  # flow #0 has one finding
+
+
+def test_dash_r_reads_a_capture_as_tshark_does():
+    sample = str(ROOT / "samples" / "publish_play.pcap")
+    assert run("-r", sample, "--format", "json").stdout == run(sample, "--format", "json").stdout
+    both = json.loads(run(sample, "-r", sample, "--format", "json").stdout)
+    assert [c["capture"]["path"] for c in both["captures"]] == [sample, sample]
