@@ -23,7 +23,7 @@ from rtmp_inspect.analysis.timeline import (
 )
 from rtmp_inspect.display_filter import FilterError
 from rtmp_inspect.runner import RunOptions, redecode, run
-from tests.support.paths import public, public_captures
+from tests.support.paths import SAMPLES, public, public_captures
 from tests.support.sinks import CollectingSink
 from tests.support.timeline_fakes import FakeSession, bulk_fill, message_record
 
@@ -247,3 +247,20 @@ def test_the_filter_bar_says_what_a_row_does_not_hold() -> None:
     with pytest.raises(FilterError, match="unknown field 'args' .*fields a timeline row has"):
         query_filter('args.1.code == "NetStream.Publish.Start"')
     assert query_filter("kind:video").expression is None  # the key:value terms still work
+
+
+def test_the_next_finding_is_the_next_in_frame_order() -> None:
+    """Findings made when a flow ends name earlier frames than the rows before them (twinx_twitch_publish:
+    `tcp.zero-window` at frame 2 comes after `stream.not-created` at frame 14; play_missing: frames 32, 71,
+    69). Before: `w` went in row order; now in frame order, and `W` back."""
+    for path, want in ((str(public("twinx_twitch_publish.pcap")), [2, 14]),
+                       (str(SAMPLES / "play_missing.pcap"), [32, 69, 71])):
+        timeline = load(path)
+        assert [timeline.row(r).frame for r in timeline.warnings] != want  # (rows are not in frame order)
+        seen, at = [], None
+        for _ in want:
+            at = timeline.next_warning(at)
+            seen.append(timeline[at].frame)
+        assert seen == want and timeline.next_warning(at) is None
+        back = [timeline[timeline.next_warning(at, forward=False)].frame] if len(want) > 1 else []
+        assert back == want[-2:-1]

@@ -642,7 +642,30 @@ class Timeline(Sequence[Row]):
         return self._next_in(self.keyframes, pos, forward)
 
     def next_warning(self, pos: int | None, forward: bool = True) -> int | None:
-        return self._next_in(self.warnings, pos, forward)
+        """The view position of the next (previous) finding in frame order: findings made at a flow's end sit
+        at its end in the rows but name an earlier frame, and `w` from the top goes to the earliest frame.
+        Findings without a frame come last."""
+        if len(self) == 0:
+            return None
+        frames, kinds = self.frame, self.kind
+
+        def key(row: int) -> tuple[float, int]:
+            frame = frames[row]
+            return (math.inf if frame == 0 and kinds[row] == WARNING else frame), row
+
+        current = None if pos is None else key(self.row_at(pos))
+        best: tuple[tuple[float, int], int] | None = None
+        for row in self.warnings:
+            if row >= self.total:
+                break
+            found = key(row)
+            if current is not None and (found <= current if forward else found >= current):
+                continue
+            if best is not None and (found >= best[0] if forward else found <= best[0]):
+                continue
+            if self.position_of(row) is not None:  # (shown by the filter)
+                best = (found, row)
+        return None if best is None else self.position_of(best[1])
 
     def position_for_frame(self, frame: int) -> int | None:
         """The view position of the first row from `frame` (or, if none, of the first row after it)."""
