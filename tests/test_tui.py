@@ -579,3 +579,23 @@ def test_details_name_the_codes_and_give_units():
                  "response: none yet", "rtt (s): — (no response)"):
         assert line in text.splitlines(), line
     assert ": null" not in "\n".join(line for line in text.splitlines() if not line[:1].isdigit())
+
+
+def test_p_that_clears_the_filter_keeps_the_pair_on_screen():
+    """`p` from a filtered onStatus to its request clears the filter; before, the view kept scrolling as for
+    the short filtered list and the selected row was below the screen."""
+    async def scenario() -> tuple[int, int, int, str]:
+        app = RtmpInspectApp([str(SAMPLES_PATH / "publish_play.pcap")])
+        async with app.run_test(size=(160, 48)) as pilot:
+            await loaded(app, pilot)
+            app.filter_text = "command == onStatus"
+            app.apply_filter()
+            await settle(pilot)
+            view = app.query_one(TimelineView)
+            await pilot.press("down", "p")
+            await settle(pilot)
+            return view.cursor, int(view.scroll_offset.y), view.scrollable_content_region.height, app._note
+
+    cursor, top, height, note = asyncio.run(scenario())
+    assert note == "filter cleared to show the pair"
+    assert cursor > height and top <= cursor < top + height

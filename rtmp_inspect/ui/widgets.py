@@ -178,6 +178,9 @@ class TimelineView(ScrollView, can_focus=True):
             if self.cursor >= rows:
                 self.cursor = max(rows - 1, 0)
             self.refresh()
+            # A cursor moved now scrolls against the old size (clamped to its end): scroll again once the new
+            # size is laid out (e.g. `p` clearing a filter to reach a row far down).
+            self.call_after_refresh(self.scroll_to_cursor)
 
     def on_resize(self) -> None:
         self.sync()
